@@ -35,8 +35,25 @@ def test_search_scores_are_cosines_of_normalised_texts(matcher, hash_encoder):
     q = hash_encoder.encode_queries([normalize_text("Tas Seminar TAPIS")])[0]
     docs = hash_encoder.encode_documents(matcher.catalog_.texts)
     expected = dict(zip(matcher.catalog_.ids, docs @ q))
-    for item, score in zip(res["item_id"], res["score"]):
+    for item, score in zip(res["item_id"], res["dense_score"]):
         assert score == pytest.approx(expected[item], abs=1e-5)
+
+
+def test_hybrid_score_is_the_convex_fusion_of_channels(matcher):
+    from semantic_match import normalize_text
+    from semantic_match.matcher import DEFAULT_WEIGHTS
+
+    query = "tas seminar tapis kulit"
+    ch = matcher.channel_scores([normalize_text(query)])
+    fused = sum(w * (ch[c][0] - ch[c][0].min()) / (ch[c][0].max() - ch[c][0].min())
+                for c, w in DEFAULT_WEIGHTS.items())
+    res = matcher.search(query, k=8)
+    order = np.argsort(-fused, kind="stable")
+    assert res["item_id"].tolist() == [matcher.catalog_.ids[i] for i in order]
+    np.testing.assert_allclose(res["score"], fused[order], atol=1e-5)
+    top = res.iloc[0]
+    assert top["matched_terms"].split() == [t for t in ["tas", "seminar", "tapis", "kulit"]
+                                           if t in normalize_text(top["nama"] + " " + top["deskripsi"]).split()]
 
 
 def test_filters_still_return_k_rows_when_k_qualify(matcher):
@@ -122,11 +139,14 @@ def test_init_only_stores_parameters():
 
 def test_save_load_round_trip(matcher, hash_encoder, tmp_path):
     folder = matcher.save(tmp_path / "idx")
-    assert sorted(p.name for p in folder.iterdir()) == ["dense.faiss", "items.parquet", "manifest.json"]
+    files = sorted(p.name for p in folder.iterdir())
+    assert {"dense.faiss", "items.parquet", "manifest.json", "lexical_char_matrix.npz"} <= set(files)
+    assert not [f for f in files if f.endswith((".pkl", ".pickle"))]
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["format_version"] == 1 and manifest["n_items"] == 8 and manifest["dim"] == 256
     assert manifest["encoder"] == hash_encoder.identity()
-    assert set(manifest["files"]) == {"dense.faiss", "items.parquet"}
+    assert set(manifest["files"]) == set(files) - {"manifest.json"}
+    assert manifest["lexical"]["char_ngrams"] == [2, 4] and manifest["ranking"]["mode"] == "hybrid"
     again = Matcher.load(folder, encoder=HashEncoder())
     for q in ["tapis", "kopi robusta", "pompa air"]:
         pd.testing.assert_frame_equal(matcher.search(q, k=5), again.search(q, k=5))

@@ -32,6 +32,40 @@ def _progress(args) -> bool | None:
     return False if args.no_progress else None
 
 
+def _weights(text: str | None) -> dict | None:
+    """Parse 'dense=0.5,char=0.35,bm25=0.15'."""
+    from .errors import InputError
+
+    if not text:
+        return None
+    out = {}
+    for part in text.split(","):
+        name, _, value = part.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise InputError(f"cannot parse weight {part!r}; write e.g. --weights dense=0.5,char=0.35,bm25=0.15") from None
+    return out
+
+
+def _ranking(args) -> dict:
+    """Ranking settings given on the command line (the index's saved ones otherwise)."""
+    out = {}
+    if getattr(args, "mode", None):
+        out["mode"] = args.mode
+    if getattr(args, "weights", None):
+        out["weights"] = _weights(args.weights)
+    if getattr(args, "fusion", None):
+        out["fusion"] = args.fusion
+    return out
+
+
+def _load(args):
+    from .matcher import Matcher
+
+    return Matcher.load(args.index, encoder=args.encoder, show_progress=_progress(args), **_ranking(args))
+
+
 def cmd_index(args) -> int:
     from .matcher import Matcher
 
@@ -39,24 +73,46 @@ def cmd_index(args) -> int:
     matcher = Matcher.from_catalog(
         args.catalog, id_col=args.id_col, text_cols=args.text_col, meta_cols=args.meta_col or None,
         encoder=args.encoder, batch_size=args.batch_size, show_progress=_progress(args),
-        sheet=args.sheet, encoding=args.encoding)
+        sheet=args.sheet, encoding=args.encoding, stem=args.stem, **_ranking(args))
     out = matcher.save(args.out)
     cat = matcher.catalog_
     print(f"indexed {matcher.n_items} items from '{args.catalog}' in {time.perf_counter() - t0:.1f} s "
           f"-> {out}")
-    print(f"  encoder: {matcher.encoder_.identity()['model']} (dim {matcher.dense_.dim})")
+    if matcher.encoder_ is not None:
+        print(f"  encoder: {matcher.encoder_.identity()['model']} (dim {matcher.dense_.dim})")
+    weights = ", ".join(f"{k} {v:g}" for k, v in matcher.weights_.items())
+    print(f"  ranking: {matcher.mode} ({matcher.fusion}: {weights})")
     print(f"  text: {', '.join(cat.text_cols)}; metadata: {', '.join(map(str, cat.meta_cols)) or '-'}")
     return 0
 
 
+_EXPLAIN = ["confidence", "dense_score", "char_score", "bm25_score", "matched_terms"]
+
+
+def _columns(result, wanted: list[str] | None, default: list[str]) -> list[str]:
+    from .errors import InputError
+
+    cols = wanted if wanted else default
+    missing = [c for c in cols if c not in result.columns]
+    if missing:
+        raise InputError(f"unknown column(s) {missing}; result columns are {list(result.columns)}")
+    return cols
+
+
 def cmd_search(args) -> int:
-    from .matcher import Matcher
     from .output import format_table
 
-    matcher = Matcher.load(args.index, encoder=args.encoder, show_progress=_progress(args))
+    matcher = _load(args)
     result = matcher.search(args.query, k=args.k, filters=_filters(args.filter))
-    if args.columns:
-        result = result[["rank", "item_id", "score", *args.columns]]
+    if args.format == "table":
+        first_text = list(matcher.catalog_.text_cols[:1])
+        shown = ["rank", "item_id", "score", "confidence", *first_text]
+        if args.explain:
+            shown = ["rank", "item_id", "score", *_EXPLAIN, *first_text]
+        extra = [c for c in (args.columns or []) if c not in shown]
+        result = result[_columns(result, shown + extra, shown)]
+    elif args.columns:
+        result = result[["rank", "item_id", "score", *_columns(result, args.columns, [])]]
     if args.format == "table":
         print(f"query: {args.query}")
     print(format_table(result, args.format))
@@ -64,10 +120,9 @@ def cmd_search(args) -> int:
 
 
 def cmd_match(args) -> int:
-    from .matcher import Matcher
     from .output import format_table, write_table
 
-    matcher = Matcher.load(args.index, encoder=args.encoder, show_progress=_progress(args))
+    matcher = _load(args)
     t0 = time.perf_counter()
     result = matcher.match(args.needs, text_col=args.text_col, id_col=args.id_col, k=args.k,
                            filters=_filters(args.filter), keep_cols=args.keep_col or (),
@@ -79,8 +134,40 @@ def cmd_match(args) -> int:
         print(f"matched {n_needs} needs against {matcher.n_items} items in {elapsed:.1f} s: "
               f"{len(result)} rows -> {args.out}")
     else:
-        print(format_table(result[["need_id", "rank", "item_id", "score", *matcher.catalog_.text_cols[:1]]]
+        print(format_table(result[["need_id", "rank", "item_id", "score", "confidence",
+                                   *matcher.catalog_.text_cols[:1]]]
                            if args.format == "table" else result, args.format))
+    if matcher.calibration_ is not None:
+        weak = matcher.no_good_match(result)
+        print(f"{len(weak)} of {n_needs} needs have no good match (rank-1 confidence < "
+              f"{matcher.calibration_.threshold:.2f})")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    import pandas as pd
+
+    from .evaluate import evaluate
+    from .output import write_table
+
+    rows = []
+    modes = args.compare or [None]
+    per_need = None
+    for mode in modes:
+        if mode:
+            args.mode = mode
+        matcher = _load(args)
+        res = evaluate(args.qrels, matcher=matcher, needs=args.needs, text_col=args.text_col,
+                       id_col=args.id_col, depth=args.depth)
+        label = f"{matcher.mode}" + (f" ({matcher.fusion})" if matcher.mode == "hybrid" else "")
+        rows.append({"ranking": label, **{k: round(v, 4) if isinstance(v, float) else v
+                                          for k, v in res.summary.items()}})
+        per_need = res.per_need if per_need is None else per_need
+    table = pd.DataFrame(rows)
+    print(table.to_string(index=False))
+    if args.per_need:
+        write_table(per_need, args.per_need)
+        print(f"per-need metrics -> {args.per_need}")
     return 0
 
 
@@ -104,6 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    def ranking(p):
+        p.add_argument("--mode", choices=["hybrid", "dense", "lexical"],
+                       help="ranking channels (default: hybrid, or what the index was built with)")
+        p.add_argument("--weights", metavar="W", help="fusion weights, e.g. dense=0.5,char=0.35,bm25=0.15")
+        p.add_argument("--fusion", choices=["convex", "rrf"], help="fusion method (default convex)")
+
     def common(p, *, reading: bool = True):
         p.add_argument("--no-progress", action="store_true", help="hide progress bars")
         if reading:
@@ -123,6 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="encoder: 'default' (embedded multilingual-e5-small) or a sentence-transformers "
                         "model name or folder")
     p.add_argument("--batch-size", type=int, default=64, help="texts per encoder batch (default 64)")
+    p.add_argument("--stem", action="store_true", help="stem words with PySastrawi in the BM25 channel")
+    ranking(p)
     common(p)
     p.set_defaults(func=cmd_index)
 
@@ -135,7 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--filter", action="append", metavar="EXPR",
                    help="metadata filter such as 'tkdn>=40', 'price<=500000', 'region=Metro,Pesawaran'; repeat")
     p.add_argument("--columns", nargs="+", metavar="COL", help="item columns to show after rank, id, score")
+    p.add_argument("--explain", action="store_true",
+                   help="show channel scores and matched query terms in the table")
     p.add_argument("--encoder", default=None, help=argparse.SUPPRESS)
+    ranking(p)
     common(p, reading=False)
     p.set_defaults(func=cmd_search)
 
@@ -153,8 +251,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "csv", "json"], default="table",
                    help="printed format when --out is not given")
     p.add_argument("--encoder", default=None, help=argparse.SUPPRESS)
+    ranking(p)
     common(p)
     p.set_defaults(func=cmd_match)
+
+    p = sub.add_parser("evaluate", help="score an index against graded relevance judgments",
+                       description="Match judged needs and report nDCG@10, Recall@10/@50 and MRR.")
+    p.add_argument("index", help="index folder made by `semantic-match index`")
+    p.add_argument("--needs", required=True, help="needs file (e.g. data/eval/kbki_needs.csv)")
+    p.add_argument("--qrels", required=True, help="judgments file with need_id, item_id, grade (0/1/2)")
+    p.add_argument("--id-col", required=True, help="need id column of the needs file")
+    p.add_argument("--text-col", required=True, action="append", help="need text column; repeat")
+    p.add_argument("--depth", type=int, default=50, help="results per need scored (default 50)")
+    p.add_argument("--compare", nargs="+", choices=["dense", "lexical", "hybrid"],
+                   help="evaluate several ranking modes side by side")
+    p.add_argument("--per-need", metavar="FILE", help="write per-need metrics to FILE")
+    p.add_argument("--encoder", default=None, help=argparse.SUPPRESS)
+    ranking(p)
+    common(p)
+    p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("info", help="show an index's manifest")
     p.add_argument("index", help="index folder")

@@ -106,6 +106,21 @@ class DenseIndex:
             ids = np.pad(ids, ((0, 0), (0, pad)), constant_values=-1)
         return SearchResult(scores, ids.astype(np.int64))
 
+    def vectors(self) -> np.ndarray:
+        """All stored vectors, shape (ntotal, dim) float32.
+
+        For the exact ``Flat`` index this is a read-only view of FAISS's own
+        storage (no copy); other indexes reconstruct their vectors.
+        """
+        import faiss
+
+        if isinstance(self.index_, faiss.IndexFlat) and self.ntotal:
+            view = faiss.rev_swig_ptr(self.index_.get_xb(), self.ntotal * self.dim)
+            view = np.asarray(view).reshape(self.ntotal, self.dim)
+            view.flags.writeable = False
+            return view
+        return self.reconstruct()
+
     def reconstruct(self, positions: np.ndarray | None = None) -> np.ndarray:
         """Stored vectors, shape (n, dim) float32; all of them by default."""
         if positions is None:
