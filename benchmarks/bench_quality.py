@@ -155,7 +155,8 @@ def main() -> None:
             "dense only (e5-small)": ch["dense"],
             "char n-gram TF-IDF only": ch["char"],
             "BM25 only": ch["bm25"],
-            "lexical (char + BM25, convex 0.5/0.5)": convex(ch, {"char": 0.5, "bm25": 0.5}),
+            "lexical (char + BM25, the default weights without dense)": convex(
+                ch, {c: w for c, w in best_w.items() if c != "dense"}),
             "hybrid RRF (best on dev)": rrf(ch, rrf_best[0], k=rrf_best[1]),
             f"hybrid convex, default {best_w}": convex(ch, best_w),
         }
@@ -180,44 +181,46 @@ def main() -> None:
                           f"(dev used for tuning, test held out)")
 
     # ------------------------------------------------------------ confidence
-    feats, labels = {"dense": [], "char": [], "bm25n": []}, []
+    from semantic_match.calibration import FEATURES
+
+    feats, labels = {c: [] for c in FEATURES}, []
     top1 = {}
     for name in ("kbki", "market"):
         m, needs, qrels, texts = data[name]
         ch = channels[name]
         fused = convex(ch, best_w)
         idx = np.argsort(-fused, axis=1, kind="stable")[:, :10]
+        cov = m.lexical_.coverage(texts, idx)
         grade = {(r.need_id, r.item_id): r.grade for r in qrels.itertuples()}
         ids = np.asarray(m.catalog_.ids)
         rel_needs = set(qrels.loc[qrels.grade > 0, "need_id"])
         dev = (needs["split"] == "dev").to_numpy()
         for qi in range(len(needs)):
             nid = needs["eval_id"].iloc[qi]
-            f = {c: ch[c][qi, idx[qi]] for c in ("dense", "char", "bm25n")}
-            if dev[qi]:
+            f = {c: (cov[c][qi] if c in cov else ch[c][qi, idx[qi]]) for c in ("dense", "char", "char_cov", "term_cov")}
+            if dev[qi]:  # the rank-1 result of each dev need: is the best match relevant?
                 for c in feats:
-                    feats[c].extend(f[c])
-                labels.extend(int(grade.get((nid, ids[j]), 0) > 0) for j in idx[qi])
+                    feats[c].append(f[c][0])
+                labels.append(int(grade.get((nid, ids[idx[qi][0]]), 0) > 0))
             top1.setdefault(name, []).append({"need_id": nid, "split": "dev" if dev[qi] else "test",
                                               "has_relevant": nid in rel_needs,
-                                              "dense": f["dense"][0], "char": f["char"][0], "bm25n": f["bm25n"][0],
+                                              **{c: f[c][0] for c in f},
                                               "rank1_relevant": grade.get((nid, ids[idx[qi][0]]), 0) > 0})
     feats = {k: np.array(v) for k, v in feats.items()}
     cal = fit_calibration(feats, np.array(labels), encoder=enc.identity())
     dev_top = pd.concat([pd.DataFrame(top1[n]).assign(set=n) for n in top1])
-    dev_top["confidence"] = cal.predict({c: dev_top[c].to_numpy() for c in ("dense", "char", "bm25n")})
-    # Threshold: maximise F1 of flagging "no good match" (rank-1 not relevant) on dev.
+    dev_top["confidence"] = cal.predict({c: dev_top[c].to_numpy() for c in FEATURES})
+    # Threshold: Youden's J (true-flag rate minus false-flag rate) of flagging
+    # "no good match" (rank-1 not relevant) on dev; F1 would flag nearly every
+    # need because most judged needs have no good match.
     d = dev_top[dev_top.split == "dev"]
-    best_t, best_f1 = 0.5, -1
+    best_t, best_j = 0.5, -1
+    truth = ~d["rank1_relevant"]
     for t in np.round(np.arange(0.05, 0.95, 0.01), 2):
         flag = d["confidence"] < t
-        truth = ~d["rank1_relevant"]
-        tp = (flag & truth).sum()
-        p = tp / max(flag.sum(), 1)
-        r = tp / max(truth.sum(), 1)
-        f1 = 2 * p * r / max(p + r, 1e-9)
-        if f1 > best_f1:
-            best_t, best_f1 = float(t), f1
+        j = (flag & truth).sum() / max(truth.sum(), 1) - (flag & ~truth).sum() / max((~truth).sum(), 1)
+        if j > best_j:
+            best_t, best_j = float(t), j
     rows = []
     for set_name in ("kbki", "market"):
         for split in ("dev", "test"):
@@ -230,17 +233,18 @@ def main() -> None:
                          "AUROC confidence": round(auroc(pos["confidence"], neg["confidence"]), 4),
                          "AUROC dense cosine": round(auroc(pos["dense"], neg["dense"]), 4),
                          "AUROC char cosine": round(auroc(pos["char"], neg["char"]), 4),
+                         "AUROC char coverage": round(auroc(pos["char_cov"], neg["char_cov"]), 4),
                          f"flag precision @{best_t:.2f}": round(tp / max(flag.sum(), 1), 3),
                          "flag recall": round(tp / max(truth.sum(), 1), 3)})
     print_table(rows, "Rank-1 confidence: AUROC between needs with and without a relevant item; "
                       "'no good match' flag = rank-1 not relevant")
-    print(f"\ncalibration (fitted on dev top-10 pairs of both sets): coef {dict(zip(cal.features, np.round(cal.coef, 3)))}, "
+    print(f"\ncalibration (fitted on the rank-1 results of the dev needs of both sets): coef {dict(zip(cal.features, np.round(cal.coef, 3)))}, "
           f"intercept {cal.intercept:.3f}, threshold {best_t:.2f}")
     if args.write_calibration:
         test = dev_top[dev_top.split == "test"]
-        info = {"fitted_on": "top-10 hybrid results of the dev needs of data/eval (KBKI + marketplace), "
+        info = {"fitted_on": "rank-1 hybrid result of each dev need of data/eval (KBKI + marketplace), "
                              "label = judged grade >= 1",
-                "pairs": int(len(labels)), "threshold_rule": "max F1 of flagging rank-1 not relevant on dev",
+                "pairs": int(len(labels)), "threshold_rule": "max Youden's J of flagging rank-1 not relevant on dev",
                 "test_auroc_market": rows[3]["AUROC confidence"], "test_auroc_kbki": rows[1]["AUROC confidence"],
                 "weights": best_w}
         from dataclasses import replace

@@ -219,3 +219,89 @@ def test_mixed_type_metadata_survives_parquet(small_catalog, hash_encoder, tmp_p
     again = Matcher.load(tmp_path / "idx", encoder=HashEncoder())
     values = again.items["catatan"].tolist()
     assert values[:3] == ["a", "1", "2.5"] and pd.isna(values[3])
+
+
+@pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])
+def test_modes_rank_and_filter(small_catalog, hash_encoder, mode):
+    m = Matcher.from_catalog(small_catalog, id_col="kode", text_cols=["nama", "deskripsi"],
+                             encoder=hash_encoder, mode=mode)
+    res = m.search("mesin perontok padi", k=3, filters={"region": "Pesawaran"})
+    assert res["item_id"].iloc[0] == "P03" and len(res) == 3
+    assert (res["region"] == "Pesawaran").all()
+    if mode == "lexical":
+        assert m.encoder_ is None and res["dense_score"].isna().all()
+    else:
+        assert res["dense_score"].notna().all()
+
+
+def test_rrf_fusion_and_weights(small_catalog, hash_encoder):
+    m = Matcher.from_catalog(small_catalog, id_col="kode", text_cols=["nama"], encoder=hash_encoder,
+                             fusion="rrf", weights={"dense": 1, "char": 1, "bm25": 0})
+    res = m.search("kopi robusta", k=2)
+    assert res["item_id"].iloc[0] == "P04"
+    assert res["score"].iloc[0] == pytest.approx(2 / 61, rel=1e-5)  # rank 1 in both channels
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"mode": "sparse"}, "unknown mode 'sparse'"),
+    ({"fusion": "max"}, "unknown fusion 'max'"),
+    ({"weights": {"dense": 1, "splade": 1}}, r"unknown fusion weight\(s\) \['splade'\]"),
+    ({"weights": {"dense": -1}}, "must be >= 0"),
+    ({"mode": "lexical", "weights": {"dense": 1}}, "every fusion weight of mode 'lexical' is zero"),
+])
+def test_bad_ranking_settings(small_catalog, hash_encoder, kwargs, message):
+    with pytest.raises(InputError, match=message):
+        Matcher.from_catalog(small_catalog, id_col="kode", text_cols=["nama"], encoder=hash_encoder, **kwargs)
+
+
+def test_loaded_index_keeps_ranking_settings(small_catalog, hash_encoder, tmp_path):
+    m = Matcher.from_catalog(small_catalog, id_col="kode", text_cols=["nama", "deskripsi"], encoder=hash_encoder,
+                             weights={"dense": 0.2, "char": 0.3, "bm25": 0.5}, char_ngrams=(3, 5))
+    m.save(tmp_path / "idx")
+    again = Matcher.load(tmp_path / "idx", encoder=HashEncoder())
+    assert again.weights_ == {"dense": 0.2, "char": 0.3, "bm25": 0.5} and again.char_ngrams == (3, 5)
+    for q in ["tas tapis kulit", "pompa irigasi", "keripik"]:
+        pd.testing.assert_frame_equal(m.search(q, k=8), again.search(q, k=8))
+    dense = Matcher.load(tmp_path / "idx", encoder=HashEncoder(), mode="dense")
+    assert dense.mode == "dense" and dense.search("keripik", k=1)["score"].iloc[0] == \
+        pytest.approx(dense.search("keripik", k=1)["dense_score"].iloc[0])
+
+
+def test_lexical_only_index_round_trip(small_catalog, tmp_path):
+    m = Matcher.from_catalog(small_catalog, id_col="kode", text_cols=["nama"], mode="lexical")
+    m.save(tmp_path / "lex")
+    assert not (tmp_path / "lex" / "dense.faiss").exists()
+    again = Matcher.load(tmp_path / "lex")
+    pd.testing.assert_frame_equal(m.search("kopi", k=3), again.search("kopi", k=3))
+    with pytest.raises(InputError, match="built without an encoder"):
+        Matcher.load(tmp_path / "lex", mode="hybrid")
+
+
+def test_confidence_and_no_good_match(small_catalog, hash_encoder):
+    from semantic_match.calibration import Calibration
+
+    cal = Calibration(coef=[0.0, 10.0, 0.0], intercept=-3.0, features=["dense", "char", "bm25n"],
+                      threshold=0.5, encoder={})
+    m = Matcher.from_catalog(small_catalog, id_col="kode", text_cols=["nama"], encoder=hash_encoder,
+                             calibration=cal)
+    res = m.match(["keripik pisang coklat", "laptop core i5"], k=2)
+    top = res[res["rank"] == 1].set_index("need_id")
+    expected = 1 / (1 + np.exp(-(10 * top["char_score"] - 3)))
+    np.testing.assert_allclose(top["confidence"], expected, atol=1e-4)
+    assert top.loc["1", "confidence"] > top.loc["2", "confidence"]
+    weak = m.no_good_match(res)
+    assert weak["need_id"].tolist() == ["2"]
+    assert m.no_good_match(res, threshold=0.0).empty
+
+
+def test_default_calibration_only_for_its_encoder(matcher):
+    # The shipped calibration was fitted with the embedded e5 encoder, not the test encoder.
+    assert matcher.calibration_ is None
+    assert matcher.search("kopi", k=1)["confidence"].isna().all()
+    with pytest.raises(InputError, match="no confidence calibration"):
+        matcher.no_good_match(matcher.match(["kopi"], k=1))
+
+
+def test_match_records_stage_timings(matcher):
+    matcher.match(["kopi", "tapis"], k=2)
+    assert {"load_needs", "encode", "score", "fuse_topk", "output_frame"} <= set(matcher.timings_)

@@ -2,9 +2,10 @@
 
 Fused scores are relative to one query (min-max fusion puts every query's best
 item near 1), so they cannot say "this need has no good product". The
-confidence is a logistic model over raw, query-independent features of a
-(need, item) pair — dense cosine, character-TF-IDF cosine, and BM25 divided by
-the query's best possible BM25 — fitted on judged pairs. It is comparable
+confidence is a logistic model over raw features of a (need, item) pair that
+mean the same for every need and every catalogue — dense cosine, the share of
+the need's character n-gram weight the item contains, and the idf-weighted
+share of the need's words the item contains — fitted on judged pairs. It is comparable
 across needs: a need whose best product is weak gets a low rank-1 confidence.
 """
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 
 __all__ = ["Calibration", "FEATURES", "default_calibration", "fit_calibration"]
 
-FEATURES = ("dense", "char", "bm25n")
+FEATURES = ("dense", "char_cov", "term_cov")
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,12 @@ def fit_calibration(feats: dict[str, np.ndarray], labels: np.ndarray, *, encoder
     y = np.asarray(labels).astype(int)
     if len(np.unique(y)) < 2:
         raise ValueError("calibration needs both relevant and non-relevant judged pairs")
-    model = LogisticRegression(C=C, max_iter=1000).fit(X, y)
+    # Standardise so the L2 penalty treats a narrow-range feature (e5 cosines
+    # span ~0.2) like a wide one, then fold the scaling back into the weights.
+    mean, std = X.mean(axis=0), np.maximum(X.std(axis=0), 1e-9)
+    model = LogisticRegression(C=C, max_iter=1000).fit((X - mean) / std, y)
+    coef = model.coef_[0] / std
+    intercept = model.intercept_[0] - float(np.sum(model.coef_[0] * mean / std))
     ident = {k: encoder.get(k) for k in ("backend", "model", "fingerprint") if encoder.get(k) is not None}
-    return Calibration(coef=[float(c) for c in model.coef_[0]], intercept=float(model.intercept_[0]),
+    return Calibration(coef=[float(c) for c in coef], intercept=float(intercept),
                        features=list(features), threshold=float(threshold), encoder=ident, info=info or {})

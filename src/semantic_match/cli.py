@@ -150,6 +150,16 @@ def cmd_evaluate(args) -> int:
     from .evaluate import evaluate
     from .output import write_table
 
+    from .catalog import read_table
+    from .errors import InputError
+
+    needs = read_table(args.needs, dtype={args.id_col: str}, sheet=args.sheet, encoding=args.encoding)
+    if args.split:
+        if "split" not in needs.columns:
+            raise InputError(f"--split {args.split} needs a 'split' column in '{args.needs}'")
+        needs = needs[needs["split"].astype(str) == args.split]
+        if needs.empty:
+            raise InputError(f"no need in '{args.needs}' has split == {args.split!r}")
     rows = []
     modes = args.compare or [None]
     per_need = None
@@ -157,7 +167,7 @@ def cmd_evaluate(args) -> int:
         if mode:
             args.mode = mode
         matcher = _load(args)
-        res = evaluate(args.qrels, matcher=matcher, needs=args.needs, text_col=args.text_col,
+        res = evaluate(args.qrels, matcher=matcher, needs=needs, text_col=args.text_col,
                        id_col=args.id_col, depth=args.depth)
         label = f"{matcher.mode}" + (f" ({matcher.fusion})" if matcher.mode == "hybrid" else "")
         rows.append({"ranking": label, **{k: round(v, 4) if isinstance(v, float) else v
@@ -263,6 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--id-col", required=True, help="need id column of the needs file")
     p.add_argument("--text-col", required=True, action="append", help="need text column; repeat")
     p.add_argument("--depth", type=int, default=50, help="results per need scored (default 50)")
+    p.add_argument("--split", help="evaluate only the needs whose 'split' column equals this (dev/test)")
     p.add_argument("--compare", nargs="+", choices=["dense", "lexical", "hybrid"],
                    help="evaluate several ranking modes side by side")
     p.add_argument("--per-need", metavar="FILE", help="write per-need metrics to FILE")

@@ -110,6 +110,8 @@ def evaluate(qrels: TableSource, run: pd.DataFrame | None = None, *, matcher=Non
         if matcher is None or needs is None or text_col is None:
             raise InputError("pass run=..., or matcher=..., needs=..., text_col=... (and id_col=...)")
         run = matcher.match(needs, text_col=text_col, id_col=id_col, k=depth)
+        # Only the needs given are evaluated (e.g. the test split of a judged set).
+        q = q[q["need_id"].isin(set(run["need_id"].astype(str)))]
     missing = [c for c in ("need_id", "item_id") if c not in run.columns]
     if missing or not ({"rank", "score"} & set(run.columns)):
         raise InputError(f"the run needs columns need_id, item_id and rank or score; it has "

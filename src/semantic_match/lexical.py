@@ -179,6 +179,55 @@ class LexicalIndex:
             out[i] = sum(self.bm25_idf_[self.bm25_vocab_[t]] for t in terms) * (self.bm25_k1 + 1)
         return np.maximum(out, 1e-9)
 
+    def coverage(self, queries: Sequence[str], indices: np.ndarray) -> dict[str, np.ndarray]:
+        """How much of each query the given documents contain, independent of document length.
+
+        Parameters
+        ----------
+        queries : sequence of str
+            Normalised query texts.
+        indices : ndarray of shape (n_queries, k), int
+            Document positions per query; ``-1`` gives NaN.
+
+        Returns
+        -------
+        dict
+            ``char_cov``: share of the query's (squared, unit-norm) character
+            n-gram TF-IDF weight found in the document; ``term_cov``: share of
+            the query's BM25 terms, weighted by idf, found in the document.
+            Both in [0, 1]. Unlike cosine and BM25, a long product description
+            is not penalised for its extra words, so the values mean the same
+            for short commodity titles and long catalogue entries.
+        """
+        self._check()
+        indices = np.asarray(indices)
+        q_char = self.vectorizer_.transform(list(queries))
+        q_char = q_char.multiply(q_char).tocsr()
+        doc_terms = self._doc_terms()
+        char_cov = np.full(indices.shape, np.nan, np.float32)
+        term_cov = np.full(indices.shape, np.nan, np.float32)
+        for i, q in enumerate(queries):
+            rows = indices[i]
+            ok = rows >= 0
+            if not ok.any():
+                continue
+            docs = self.char_matrix_[rows[ok]]
+            docs.data = np.ones_like(docs.data)
+            char_cov[i, ok] = np.asarray(docs @ q_char[i].T.toarray()).ravel()
+            terms = [self.bm25_vocab_[t] for t in self.query_terms(q)]
+            if terms:
+                idf = self.bm25_idf_[terms]
+                present = doc_terms[rows[ok]][:, terms].toarray() > 0
+                term_cov[i, ok] = present @ idf / idf.sum()
+            else:
+                term_cov[i, ok] = 0.0
+        return {"char_cov": char_cov, "term_cov": term_cov}
+
+    def _doc_terms(self) -> sp.csr_matrix:
+        if getattr(self, "_doc_terms_cache", None) is None:
+            self._doc_terms_cache = self.bm25_matrix_.T.tocsr()
+        return self._doc_terms_cache
+
     # ----------------------------------------------------------- persist
     def writers(self) -> dict:
         """File name -> function writing that file, for an index folder. No pickle."""

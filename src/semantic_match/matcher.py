@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Sequence
 
@@ -34,7 +35,7 @@ _CHANNELS = ("dense", "char", "bm25")
 
 #: Default convex-fusion weights of the hybrid ranking, chosen on the dev half
 #: of the labelled KBKI set (see docs/evaluation.md).
-DEFAULT_WEIGHTS: dict[str, float] = {"dense": 0.5, "char": 0.35, "bm25": 0.15}
+DEFAULT_WEIGHTS: dict[str, float] = {"dense": 0.4, "char": 0.45, "bm25": 0.15}
 
 Mode = Literal["hybrid", "dense", "lexical"]
 
@@ -260,7 +261,7 @@ class Matcher:
         self._check_built()
         texts = list(texts)
         out: dict[str, np.ndarray] = {}
-        if self._vectors_ is not None:
+        if self._vectors_ is not None and (vectors is not None or self.mode != "lexical"):
             if vectors is None:
                 vectors = self.encoder_.encode_queries(texts)
             out["dense"] = vectors @ self._vectors_.T
@@ -270,9 +271,31 @@ class Matcher:
         out["bm25n"] = bm25 / self.lexical_.bm25_upper_bounds(texts)[:, None]
         return out
 
+    def pair_features(self, texts: Sequence[str], indices: np.ndarray) -> dict[str, np.ndarray]:
+        """Raw features of (query, item) pairs, as the confidence calibration uses them.
+
+        Parameters
+        ----------
+        texts : sequence of str
+            Normalised query texts.
+        indices : ndarray of shape (n_queries, k)
+            Item positions per query.
+
+        Returns
+        -------
+        dict of str to ndarray of shape (n_queries, k)
+            ``dense``, ``char``, ``bm25``, ``bm25n``, ``char_cov``, ``term_cov``.
+        """
+        ch = self.channel_scores(texts)
+        indices = np.asarray(indices)
+        out = {c: np.take_along_axis(v, indices, 1) for c, v in ch.items()}
+        out.update(self.lexical_.coverage(list(texts), indices))
+        return out
+
     def _rank(self, texts: list[str], k: int, mask: np.ndarray | None,
-              vectors: np.ndarray | None = None) -> Ranking:
+              vectors: np.ndarray | None = None, timings: dict | None = None) -> Ranking:
         n_q, n = len(texts), self.n_items
+        clock = time.perf_counter()
         if mask is not None and not mask.any():
             empty = np.full((n_q, k), np.nan, np.float32)
             return Ranking(empty, np.full((n_q, k), -1, np.int64), empty, empty, empty, empty, empty)
@@ -288,6 +311,9 @@ class Matcher:
             scores = np.where(idx < 0, np.nan, res.scores)
         else:
             ch = self.channel_scores(texts, vectors)
+            if timings is not None:
+                timings["score"] = timings.get("score", 0.0) + time.perf_counter() - clock
+                clock = time.perf_counter()
             if self.mode == "dense":
                 fused = ch["dense"].copy()
             elif self.fusion == "rrf":
@@ -307,9 +333,15 @@ class Matcher:
                 pick = {c: np.pad(v, pad, constant_values=np.nan) for c, v in pick.items()}
         nan = np.full(idx.shape, np.nan, np.float32)
         dense = pick.get("dense", nan).astype(np.float32)
-        feats = {"dense": dense, "char": pick["char"], "bm25n": pick["bm25n"]}
-        conf = self.calibration_.predict(feats) if self.calibration_ is not None else nan
+        if self.calibration_ is not None:
+            feats = {"dense": dense, "char": pick["char"], "bm25n": pick["bm25n"],
+                     **self.lexical_.coverage(texts, idx)}
+            conf = self.calibration_.predict(feats)
+        else:
+            conf = nan
         conf = np.where(idx < 0, np.nan, conf).astype(np.float32)
+        if timings is not None:
+            timings["fuse_topk"] = timings.get("fuse_topk", 0.0) + time.perf_counter() - clock
         return Ranking(scores.astype(np.float32), idx.astype(np.int64), dense, pick["char"].astype(np.float32),
                        pick["bm25"].astype(np.float32), pick["bm25n"].astype(np.float32), conf)
 
@@ -406,9 +438,12 @@ class Matcher:
         """
         self._check_built()
         k = self._check_k(k)
+        timings: dict[str, float] = {}
+        clock = time.perf_counter()
         table, keep_cols = self._load_needs(needs, text_col=text_col, id_col=id_col, keep_cols=keep_cols,
                                             sheet=sheet, encoding=encoding)
         mask = self._mask(filters)
+        timings["load_needs"] = time.perf_counter() - clock
         parts = []
         from .encoders import _progress
 
@@ -416,13 +451,20 @@ class Matcher:
             for start in range(0, len(table), 256):
                 texts = table.texts[start:start + 256]
                 vectors = None
-                if self.encoder_ is not None:
+                if self.encoder_ is not None and self.mode != "lexical":
+                    clock = time.perf_counter()
                     vectors = np.vstack(list(self.encoder_.iter_document_batches(
                         texts, batch_size=self.batch_size, show_progress=False, is_query=True)))
-                parts.append(self._rank(texts, k, mask, vectors))
+                    timings["encode"] = timings.get("encode", 0.0) + time.perf_counter() - clock
+                parts.append(self._rank(texts, k, mask, vectors, timings))
                 bar.update(len(texts))
         res = Ranking(*[np.vstack(arrs) for arrs in zip(*parts)])
-        return self._match_frame(table, self._raw_need_text(table), res, keep_cols)
+        clock = time.perf_counter()
+        out = self._match_frame(table, self._raw_need_text(table), res, keep_cols)
+        timings["output_frame"] = time.perf_counter() - clock
+        #: Seconds spent in each stage of the last match() call.
+        self.timings_ = timings
+        return out
 
     def _load_needs(self, needs, *, text_col, id_col, keep_cols, sheet, encoding) -> tuple[Catalog, list[str]]:
         if isinstance(needs, (list, tuple)) and all(isinstance(n, str) for n in needs):
