@@ -19,8 +19,11 @@ from .errors import (
     IndexFormatError,
     InputError,
     NotBuiltError,
+    ScheduleError,
     SemanticMatchError,
 )
+from .evaluate import EvalResult, evaluate
+from .schedule import Schedule, schedule_meetings, validate_schedule
 from .matcher import Matcher
 from .normalize import normalize_text
 
@@ -42,5 +45,11 @@ __all__ = [
     "IndexFormatError",
     "EncoderMismatchError",
     "NotBuiltError",
+    "ScheduleError",
+    "evaluate",
+    "EvalResult",
+    "schedule_meetings",
+    "validate_schedule",
+    "Schedule",
     "__version__",
 ]

@@ -14,6 +14,7 @@ __all__ = [
     "IndexFormatError",
     "EncoderMismatchError",
     "NotBuiltError",
+    "ScheduleError",
 ]
 
 
@@ -47,6 +48,10 @@ class EncoderMismatchError(IndexFormatError):
 
 class NotBuiltError(SemanticMatchError, RuntimeError):
     """A query method was called before the index was built or loaded."""
+
+
+class ScheduleError(SemanticMatchError, RuntimeError):
+    """The solver stopped without a usable schedule (time limit, numerical trouble)."""
 
 
 def format_list(values, limit: int = 5) -> str:
