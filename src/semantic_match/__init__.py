@@ -22,8 +22,9 @@ from .errors import (
     ScheduleError,
     SemanticMatchError,
 )
+from .display import ResultView, show
 from .evaluate import EvalResult, evaluate
-from .schedule import Schedule, schedule_meetings, validate_schedule
+from .explain import Explanation, explain_match
 from .matcher import Matcher
 from .normalize import normalize_text
 
@@ -47,9 +48,22 @@ __all__ = [
     "NotBuiltError",
     "ScheduleError",
     "evaluate",
+    "show",
+    "ResultView",
+    "explain_match",
+    "Explanation",
     "EvalResult",
     "schedule_meetings",
     "validate_schedule",
     "Schedule",
     "__version__",
 ]
+
+
+def __getattr__(name: str):
+    # The scheduler pulls in scipy.optimize (about a second); load it on first use.
+    if name in ("Schedule", "schedule_meetings", "validate_schedule"):
+        from . import schedule
+
+        return getattr(schedule, name)
+    raise AttributeError(f"module 'semantic_match' has no attribute {name!r}")
