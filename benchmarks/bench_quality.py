@@ -240,6 +240,34 @@ def main() -> None:
                       "'no good match' flag = rank-1 not relevant")
     print(f"\ncalibration (fitted on the rank-1 results of the dev needs of both sets): coef {dict(zip(cal.features, np.round(cal.coef, 3)))}, "
           f"intercept {cal.intercept:.3f}, threshold {best_t:.2f}")
+    # An encoder-independent model for adapted and other encoders: coverage features only.
+    lex_feats = ("char_cov", "term_cov")
+    lex_cal = fit_calibration(feats, np.array(labels), encoder={}, features=lex_feats)
+    dev_top["confidence_lex"] = lex_cal.predict({c: dev_top[c].to_numpy() for c in lex_feats})
+    d = dev_top[dev_top.split == "dev"]
+    lex_t, best_j = 0.5, -1
+    truth = ~d["rank1_relevant"]
+    for t in np.round(np.arange(0.05, 0.95, 0.01), 2):
+        flag = d["confidence_lex"] < t
+        j = (flag & truth).sum() / max(truth.sum(), 1) - (flag & ~truth).sum() / max((~truth).sum(), 1)
+        if j > best_j:
+            lex_t, best_j = float(t), j
+    lex_rows = []
+    for set_name in ("kbki", "market"):
+        t = dev_top[(dev_top.set == set_name) & (dev_top.split == "test")]
+        lex_rows.append({"set": set_name, "split": "test",
+                         "AUROC lexical-only confidence": round(auroc(t[t.has_relevant]["confidence_lex"],
+                                                                      t[~t.has_relevant]["confidence_lex"]), 4)})
+    print_table(lex_rows, f"Lexical-only calibration (for other encoders), threshold {lex_t:.2f}")
+    if args.write_calibration:
+        from dataclasses import replace as _replace
+        lex_cal = _replace(lex_cal, threshold=lex_t, info={
+            "fitted_on": "rank-1 hybrid result of each dev need of data/eval (KBKI + marketplace), "
+                         "label = judged grade >= 1; coverage features only, for any encoder",
+            "test_auroc_kbki": lex_rows[0]["AUROC lexical-only confidence"],
+            "test_auroc_market": lex_rows[1]["AUROC lexical-only confidence"]})
+        (ROOT / "src" / "semantic_match" / "calibration_lexical.json").write_text(
+            json.dumps(lex_cal.to_dict(), indent=2) + "\n")
     if args.write_calibration:
         test = dev_top[dev_top.split == "test"]
         info = {"fitted_on": "rank-1 hybrid result of each dev need of data/eval (KBKI + marketplace), "

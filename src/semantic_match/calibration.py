@@ -71,13 +71,23 @@ class Calibration:
                    info=dict(data.get("info", {})))
 
 
-def default_calibration() -> Calibration | None:
-    """The calibration shipped for the embedded encoder (fitted on the labelled set)."""
-    try:
-        text = resources.files("semantic_match").joinpath("calibration_default.json").read_text("utf-8")
-    except FileNotFoundError:
-        return None
-    return Calibration.from_dict(json.loads(text))
+def default_calibration(encoder_identity: dict | None = None) -> Calibration | None:
+    """The shipped calibration that fits an encoder.
+
+    The embedded e5-small gets the model with the dense feature; any other
+    encoder (an adapted one, a sentence-transformers model, none at all) gets
+    the lexical-only model, whose features do not depend on the encoder.
+    Both were fitted on the labelled sets (see docs/quality.md).
+    """
+    for name in ("calibration_default.json", "calibration_lexical.json"):
+        try:
+            text = resources.files("semantic_match").joinpath(name).read_text("utf-8")
+        except FileNotFoundError:
+            continue
+        cal = Calibration.from_dict(json.loads(text))
+        if encoder_identity is None or cal.applies_to(encoder_identity):
+            return cal
+    return None
 
 
 def fit_calibration(feats: dict[str, np.ndarray], labels: np.ndarray, *, encoder: dict,

