@@ -44,8 +44,15 @@ def test_scores_equal_those_of_search(matcher, query, item_id):
 
 
 def test_rank_and_scores_under_filters_and_rrf(small_catalog):
-    m = Matcher.from_catalog(small_catalog, id_col="kode", text_cols=["nama", "deskripsi"], encoder=HashEncoder(),
-                             fusion="rrf", show_progress=False)
+    import semantic_match.matcher as matcher_module
+
+    real = matcher_module.default_calibration
+    matcher_module.default_calibration = lambda ident=None: None  # a matcher without calibration
+    try:
+        m = Matcher.from_catalog(small_catalog, id_col="kode", text_cols=["nama", "deskripsi"],
+                                 encoder=HashEncoder(), fusion="rrf", show_progress=False)
+    finally:
+        matcher_module.default_calibration = real
     filters = {"harga": {"<=": 200000}}
     res = m.search("tapis", k=8, filters=filters).set_index("item_id")
     ex = explain_match(m, "tapis", "P05", filters=filters)

