@@ -26,9 +26,14 @@ demo: install
 	$(BIN)/semantic-match search $(OUT)/index "mesin perontok padi kapasitas 1 ton/jam" -k 5 \
 		--filter "tkdn>=40"
 	$(BIN)/semantic-match match $(OUT)/index data/needs_lampung.csv \
-		--id-col need_id --text-col need --text-col spec -k 3 --out $(OUT)/matches.csv
+		--id-col need_id --text-col need --text-col spec --keep-col buyer -k 3 --out $(OUT)/matches.csv
 	$(BIN)/python -c "import pandas as pd; \
-		print(pd.read_csv('$(OUT)/matches.csv').head(12).to_string(index=False, max_colwidth=50))"
+		print(pd.read_csv('$(OUT)/matches.csv')[['need_id', 'rank', 'item_id', 'score', 'confidence', \
+		'name', 'supplier']].head(12).to_string(index=False, max_colwidth=40))"
+	$(BIN)/semantic-match event data/needs_lampung.csv $(OUT)/index --buyer-col buyer \
+		--need-text-col need --need-text-col spec --buyers data/event_buyers.csv \
+		--suppliers data/event_suppliers.csv --rules data/event_rules.csv \
+		--slots 09:00-12:00/20 --tables 12 --out $(OUT)/event
 
 test: install
 	$(BIN)/python -m pytest
