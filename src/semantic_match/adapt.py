@@ -25,6 +25,7 @@ import pandas as pd
 
 from .catalog import Catalog, TableSource, combine_texts, load_catalog, read_table
 from .errors import InputError
+from .store import replace_folder
 
 __all__ = ["adapt_encoder", "AdaptResult", "default_base_model", "weak_pairs"]
 
@@ -389,9 +390,7 @@ def adapt_encoder(catalog: TableSource | Catalog, *, out: str | os.PathLike, id_
              "loss_first_10": float(np.mean(losses[:10])), "loss_last_10": float(np.mean(losses[-10:])),
              "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}, indent=2), encoding="utf-8")
         all_pairs.to_csv(tmp / "training_pairs.csv", index=False)
-        if out.exists():
-            shutil.rmtree(out)
-        os.rename(tmp, out)
+        replace_folder(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

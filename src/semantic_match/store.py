@@ -16,7 +16,8 @@ from typing import Callable
 
 from .errors import IndexFormatError, InputError
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "MANIFEST", "write_folder", "read_manifest", "atomic_write"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "MANIFEST", "write_folder", "replace_folder", "read_manifest",
+           "atomic_write"]
 
 FORMAT = "semantic_match.index"
 FORMAT_VERSION = 1
@@ -78,17 +79,25 @@ def write_folder(target: str | os.PathLike, writers: dict[str, Callable[[Path], 
             fh.write("\n")
             fh.flush()
             os.fsync(fh.fileno())
-        backup = None
-        if target.exists():
-            backup = target.with_name(f".{target.name}.old-{os.getpid()}")
-            os.rename(target, backup)
-        os.rename(tmp, target)
-        if backup is not None:
-            shutil.rmtree(backup, ignore_errors=True)
+        replace_folder(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+def replace_folder(tmp: Path, target: Path) -> None:
+    """Move a completely written folder into place, replacing ``target`` if it exists.
+
+    The old folder is renamed aside first, so ``target`` is never half old, half new.
+    """
+    backup = None
+    if target.exists():
+        backup = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.rename(target, backup)
+    os.rename(tmp, target)
+    if backup is not None:
+        shutil.rmtree(backup, ignore_errors=True)
 
 
 def read_manifest(folder: str | os.PathLike, *, verify: bool = True) -> dict:
