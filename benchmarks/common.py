@@ -81,7 +81,7 @@ class CachedEncoder:
     def __new__(cls, inner, path):
         import numpy as np
 
-        from semantic_match.encoders import Encoder
+        from semantic_match.retrieval.encoders import Encoder
 
         class _Cached(Encoder):
             def __init__(self):

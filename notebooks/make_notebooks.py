@@ -122,7 +122,7 @@ for t in np.arange(0.1, 0.7, 0.05):
 pd.DataFrame(rows)
 """,
     """
-from semantic_match.plots import plot_score_distribution
+from semantic_match.notebook.plots import plot_score_distribution
 fig = plot_score_distribution(m.match(needs, id_col="eval_id", text_col=["item", "spec"], k=3),
                               threshold=m.calibration_.threshold)
 fig
@@ -155,7 +155,7 @@ from pathlib import Path
 import tempfile
 import pandas as pd
 from semantic_match import Matcher, show
-from semantic_match.event import run_event
+from semantic_match.events.event import run_event
 
 ROOT = Path.cwd() if (Path.cwd() / "data").exists() else Path.cwd().parent
 DATA = ROOT / "data"
@@ -191,7 +191,7 @@ ev.buyer_agenda(ev.meetings["buyer_id"].iloc[0])
 ev.unmet_by_category
 """,
     """
-from semantic_match.plots import plot_needs_served, plot_score_distribution
+from semantic_match.notebook.plots import plot_needs_served, plot_score_distribution
 plot_score_distribution(ev.matches, threshold=ev.threshold)
 """,
     """

