@@ -22,6 +22,7 @@ from ..errors import EncoderMismatchError, IndexFormatError, InputError, NotBuil
 from .filters import Filters, build_mask
 from .fusion import FUSION_METHODS, fuse
 from .lexical import LexicalIndex
+from .results import CHANNELS, RESULT_COLUMNS
 from ..text.normalize import NORMALIZER_VERSION, normalize_text
 from .store import FORMAT, FORMAT_VERSION, read_manifest, write_folder
 
@@ -29,10 +30,7 @@ __all__ = ["Matcher", "Ranking", "DEFAULT_WEIGHTS"]
 
 logger = logging.getLogger(__name__)
 
-_RESERVED = ("need_id", "need_text", "rank", "item_id", "score", "confidence", "dense_score",
-             "char_score", "bm25_score", "matched_terms")
 _TEXT_COL = "__text__"
-_CHANNELS = ("dense", "char", "bm25")
 
 #: Default convex-fusion weights of the hybrid ranking, chosen on the dev half
 #: of the labelled KBKI set (see docs/evaluation.md).
@@ -159,9 +157,9 @@ class Matcher:
         if self.fusion not in FUSION_METHODS:
             raise InputError(f"unknown fusion {self.fusion!r}; use one of {list(FUSION_METHODS)}")
         weights = dict(DEFAULT_WEIGHTS if self.weights is None else self.weights)
-        unknown = sorted(set(weights) - set(_CHANNELS))
+        unknown = sorted(set(weights) - set(CHANNELS))
         if unknown:
-            raise InputError(f"unknown fusion weight(s) {unknown}; channels are {list(_CHANNELS)}")
+            raise InputError(f"unknown fusion weight(s) {unknown}; channels are {list(CHANNELS)}")
         if any(w < 0 for w in weights.values()):
             raise InputError(f"fusion weights must be >= 0, got {weights}")
         if self.mode == "dense":
@@ -212,7 +210,7 @@ class Matcher:
     def _finish_build(self) -> None:
         cat = self.catalog_
         frame = cat.items.drop(columns=[cat.id_col])
-        renames = {c: f"item_{c}" for c in frame.columns if c in _RESERVED}
+        renames = {c: f"item_{c}" for c in frame.columns if c in RESULT_COLUMNS}
         self._display_ = frame.rename(columns=renames)
         self._ids_ = cat.items[cat.id_col].to_numpy(dtype=object)
         self._vectors_ = self.dense_.vectors() if self.dense_ is not None else None
@@ -532,7 +530,7 @@ class Matcher:
             "need_text": np.asarray(raw_text, dtype=object)[need_pos],
         })
         for c in keep_cols:
-            name = c if c not in _RESERVED and c not in self._display_.columns else f"need_{c}"
+            name = c if c not in RESULT_COLUMNS and c not in self._display_.columns else f"need_{c}"
             head[name] = table.items[c].to_numpy()[need_pos]
         head["rank"] = ranks
         head["item_id"] = self._ids_[idx]
