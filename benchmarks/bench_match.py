@@ -36,7 +36,7 @@ def main() -> None:
         m.mode = mode
         m._validate_params()
         t0 = time.perf_counter()
-        out = m.match(needs, id_col="need_id", text_col=["item", "spec"], k=args.k)
+        out = m.match(needs, id_col="need_id", text_cols=["item", "spec"], k=args.k)
         total = time.perf_counter() - t0
         stages = {k: round(v, 2) for k, v in m.timings_.items()}
         rows.append({"mode": mode, "needs": len(needs), "items": m.n_items, "rows out": len(out),

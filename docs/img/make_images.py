@@ -97,7 +97,7 @@ def main() -> None:
     print("wrote docs/img/catalog_map.png")
 
     needs = pd.read_csv(ROOT / "data" / "needs_lampung.csv")
-    matches = m.match(needs, id_col="need_id", text_col=["need", "spec"], k=3, keep_cols=["buyer"])
+    matches = m.match(needs, id_col="need_id", text_cols=["need", "spec"], k=3, keep_cols=["buyer"])
     threshold = m.calibration_.threshold if m.calibration_ is not None else None
     plot_score_distribution(matches, threshold=threshold).savefig(HERE / "score_distribution.png", dpi=110)
     print("wrote docs/img/score_distribution.png")

@@ -39,7 +39,7 @@ def test_filters_on_real_catalogue_return_k(sample_matcher):
 
 def test_match_sample_needs(sample_matcher, tmp_path):
     needs = pd.read_csv(DATA / "needs_lampung.csv")
-    out = sample_matcher.match(needs, text_col=["need", "spec"], id_col="need_id", k=3, keep_cols=["buyer"])
+    out = sample_matcher.match(needs, text_cols=["need", "spec"], id_col="need_id", k=3, keep_cols=["buyer"])
     assert len(out) == 3 * len(needs)
     assert out.groupby("need_id")["rank"].apply(list).map(lambda r: r == [1, 2, 3]).all()
     coffee = needs.loc[needs["need"].str.lower().str.startswith("kopi bubuk"), "need_id"]

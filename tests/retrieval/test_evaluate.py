@@ -66,5 +66,5 @@ def test_evaluate_a_matcher(small_catalog, hash_encoder):
     m = Matcher.from_catalog(small_catalog, id_col="kode", text_cols=["nama"], encoder=hash_encoder)
     needs = pd.DataFrame({"nid": ["n1", "n2"], "teks": ["perontok padi", "kopi robusta"]})
     qrels = pd.DataFrame({"need_id": ["n1", "n2"], "item_id": ["P03", "P04"], "grade": [2, 2]})
-    res = evaluate(qrels, matcher=m, needs=needs, id_col="nid", text_col="teks", depth=5)
+    res = evaluate(qrels, matcher=m, needs=needs, id_col="nid", text_cols="teks", depth=5)
     assert res.summary["mrr"] == 1.0 and res.summary["ndcg@10"] == 1.0

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from semantic_match import FilterError
-from semantic_match.retrieval.filters import build_mask, parse_filter
+from semantic_match.retrieval.filters import build_mask, parse_filter, parse_filters
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -58,3 +58,19 @@ def test_unknown_operator(small_catalog):
 def test_mask_shape_and_dtype(small_catalog):
     mask = build_mask(small_catalog, {"region": "Metro"})
     assert mask.dtype == np.bool_ and mask.shape == (len(small_catalog),)
+
+
+@pytest.mark.parametrize("exprs", [
+    ["harga<=100000", "harga<=500000"],
+    ["harga<=500000", "harga<=100000"],
+    ["tkdn>=40", "tkdn>50", "harga<30000000"],
+    ["region=Metro,Pesawaran", "region=Pesawaran,Bandar Lampung"],
+    ["region!=Metro", "region!=Pesawaran"],
+])
+def test_repeated_filters_on_one_column_all_hold(small_catalog, exprs):
+    """Every command-line filter must hold (AND), also several on one column."""
+    mask = build_mask(small_catalog, parse_filters(exprs))
+    expected = np.ones(len(small_catalog), dtype=bool)
+    for expr in exprs:
+        expected &= build_mask(small_catalog, parse_filter(expr))
+    assert mask.tolist() == expected.tolist()

@@ -90,7 +90,7 @@ def test_bad_queries(matcher):
 def test_match_one_row_per_need_and_rank(matcher):
     needs = pd.DataFrame({"id": ["N1", "N2", "N3"], "barang": ["Seminar kit tapis", "Kopi bubuk", "Thresher"],
                           "spek": ["utk peserta rapat", None, "kap. 1 ton/jam"], "buyer": ["BPS", "Dinas", "PTPN"]})
-    out = matcher.match(needs, text_col=["barang", "spek"], id_col="id", k=2, keep_cols=["buyer"])
+    out = matcher.match(needs, text_cols=["barang", "spek"], id_col="id", k=2, keep_cols=["buyer"])
     assert out["need_id"].tolist() == ["N1", "N1", "N2", "N2", "N3", "N3"]
     assert out["rank"].tolist() == [1, 2] * 3
     assert list(out.columns[:6]) == ["need_id", "need_text", "buyer", "rank", "item_id", "score"]
@@ -104,16 +104,16 @@ def test_match_one_row_per_need_and_rank(matcher):
 def test_match_list_of_strings_and_default_ids(matcher):
     out = matcher.match(["kopi", "traktor"], k=1)
     assert out["need_id"].tolist() == ["1", "2"]
-    out = matcher.match(pd.DataFrame({"need": ["kopi", "traktor"]}), text_col="need", k=1)
+    out = matcher.match(pd.DataFrame({"need": ["kopi", "traktor"]}), text_cols="need", k=1)
     assert out["need_id"].tolist() == ["1", "2"]
 
 
 def test_match_validates_needs(matcher):
     needs = pd.DataFrame({"id": ["N1", "N1"], "barang": ["a", "b"]})
     with pytest.raises(InputError, match="needs the DataFrame has 1 duplicate ids"):
-        matcher.match(needs, text_col="barang", id_col="id")
+        matcher.match(needs, text_cols="barang", id_col="id")
     with pytest.raises(InputError, match="missing text column 'uraian'"):
-        matcher.match(needs, text_col="uraian", id_col="id")
+        matcher.match(needs, text_cols="uraian", id_col="id")
 
 
 def test_reserved_column_names_do_not_collide(small_catalog, hash_encoder):
@@ -246,7 +246,9 @@ def test_rrf_fusion_and_weights(small_catalog, hash_encoder):
     ({"mode": "sparse"}, "unknown mode 'sparse'"),
     ({"fusion": "max"}, "unknown fusion 'max'"),
     ({"weights": {"dense": 1, "splade": 1}}, r"unknown fusion weight\(s\) \['splade'\]"),
-    ({"weights": {"dense": -1}}, "must be >= 0"),
+    ({"weights": {"dense": -1}}, "must be finite numbers >= 0"),
+    ({"weights": {"dense": float("nan"), "char": 1}}, "must be finite numbers >= 0"),
+    ({"weights": {"dense": float("inf"), "char": 1}}, "must be finite numbers >= 0"),
     ({"mode": "lexical", "weights": {"dense": 1}}, "every fusion weight of mode 'lexical' is zero"),
 ])
 def test_bad_ranking_settings(small_catalog, hash_encoder, kwargs, message):
@@ -321,3 +323,36 @@ def test_no_calibration_means_nan_confidence(small_catalog, hash_encoder, monkey
 def test_match_records_stage_timings(matcher):
     matcher.match(["kopi", "tapis"], k=2)
     assert {"load_needs", "encode", "score", "fuse_topk", "output_frame"} <= set(matcher.timings_)
+
+
+def test_deprecated_keyword_names_still_work(matcher):
+    needs = pd.DataFrame({"id": ["a", "b"], "barang": ["kopi bubuk", "traktor roda dua"]})
+    with pytest.warns(DeprecationWarning, match="text_cols"):
+        old = matcher.match(needs, text_col="barang", id_col="id", k=2)
+    new = matcher.match(needs, text_cols="barang", id_col="id", k=2)
+    pd.testing.assert_frame_equal(old, new)
+    with pytest.warns(DeprecationWarning, match="min_confidence"):
+        flagged = matcher.no_good_match(new, threshold=0.99)
+    pd.testing.assert_frame_equal(flagged, matcher.no_good_match(new, min_confidence=0.99))
+
+
+def test_calibrate_refits_confidence_on_judged_pairs(matcher, tmp_path):
+    pairs = pd.DataFrame({
+        "need": ["seminar kit tapis", "seminar kit tapis", "mesin perontok padi", "mesin perontok padi",
+                 "kopi robusta", "kopi robusta", "traktor roda dua", "traktor roda dua"],
+        "item_id": ["P01", "P07", "P03", "P04", "P04", "P06", "P08", "P02"],
+        "grade": [2, 0, 2, 0, 2, 0, 1, 0],
+    })
+    cal = matcher.calibrate(pairs)
+    assert cal.info["pairs"] == 8 and cal.info["relevant"] == 4
+    assert matcher.calibration_ is cal and 0.0 <= cal.threshold <= 1.0
+    res = matcher.search("seminar kit tapis", k=8)
+    conf = dict(zip(res["item_id"], res["confidence"]))
+    assert conf["P01"] > conf["P07"]
+    matcher.save(tmp_path / "idx")
+    again = Matcher.load(tmp_path / "idx", encoder=matcher.encoder_)
+    assert again.calibration_.to_dict() == cal.to_dict()
+    with pytest.raises(InputError, match="not in the index"):
+        matcher.calibrate(pairs.assign(item_id=["X9"] * 8))
+    with pytest.raises(InputError, match="missing column 'grade'"):
+        matcher.calibrate(pairs.drop(columns="grade"))

@@ -9,25 +9,20 @@ import argparse
 import logging
 import sys
 import time
-from pathlib import Path
 
+from ..errors import InputError, SemanticMatchError
+from ..io.catalog import read_table
+from ..io.output import format_table, write_table
+from ..retrieval.evaluate import evaluate
+from ..retrieval.filters import parse_filters
+from ..retrieval.matcher import Matcher
+from ..retrieval.store import read_manifest
+from ..version import __version__
 from .events import add_event_parser
 
 __all__ = ["main", "build_parser"]
 
 logger = logging.getLogger("semantic_match.cli")
-
-
-def _filters(items: list[str] | None) -> dict | None:
-    from ..retrieval.filters import parse_filter
-
-    if not items:
-        return None
-    merged: dict = {}
-    for item in items:
-        for col, cond in parse_filter(item).items():
-            merged.setdefault(col, {}).update(cond)
-    return merged
 
 
 def _progress(args) -> bool | None:
@@ -36,8 +31,6 @@ def _progress(args) -> bool | None:
 
 def _weights(text: str | None) -> dict | None:
     """Parse 'dense=0.5,char=0.35,bm25=0.15'."""
-    from ..errors import InputError
-
     if not text:
         return None
     out = {}
@@ -63,14 +56,10 @@ def _ranking(args) -> dict:
 
 
 def _load(args):
-    from ..retrieval.matcher import Matcher
-
     return Matcher.load(args.index, encoder=args.encoder, show_progress=_progress(args), **_ranking(args))
 
 
 def cmd_index(args) -> int:
-    from ..retrieval.matcher import Matcher
-
     t0 = time.perf_counter()
     matcher = Matcher.from_catalog(
         args.catalog, id_col=args.id_col, text_cols=args.text_col, meta_cols=args.meta_col or None,
@@ -92,8 +81,6 @@ _EXPLAIN = ["confidence", "dense_score", "char_score", "bm25_score", "matched_te
 
 
 def _columns(result, wanted: list[str] | None, default: list[str]) -> list[str]:
-    from ..errors import InputError
-
     cols = wanted if wanted else default
     missing = [c for c in cols if c not in result.columns]
     if missing:
@@ -102,10 +89,8 @@ def _columns(result, wanted: list[str] | None, default: list[str]) -> list[str]:
 
 
 def cmd_search(args) -> int:
-    from ..io.output import format_table
-
     matcher = _load(args)
-    result = matcher.search(args.query, k=args.k, filters=_filters(args.filter))
+    result = matcher.search(args.query, k=args.k, filters=parse_filters(args.filter))
     if args.format == "table":
         first_text = list(matcher.catalog_.text_cols[:1])
         shown = ["rank", "item_id", "score", "confidence", *first_text]
@@ -122,12 +107,10 @@ def cmd_search(args) -> int:
 
 
 def cmd_match(args) -> int:
-    from ..io.output import format_table, write_table
-
     matcher = _load(args)
     t0 = time.perf_counter()
-    result = matcher.match(args.needs, text_col=args.text_col, id_col=args.id_col, k=args.k,
-                           filters=_filters(args.filter), keep_cols=args.keep_col or (),
+    result = matcher.match(args.needs, text_cols=args.text_col, id_col=args.id_col, k=args.k,
+                           filters=parse_filters(args.filter), keep_cols=args.keep_col or (),
                            sheet=args.sheet, encoding=args.encoding)
     elapsed = time.perf_counter() - t0
     n_needs = result["need_id"].nunique()
@@ -149,12 +132,6 @@ def cmd_match(args) -> int:
 def cmd_evaluate(args) -> int:
     import pandas as pd
 
-    from ..retrieval.evaluate import evaluate
-    from ..io.output import write_table
-
-    from ..io.catalog import read_table
-    from ..errors import InputError
-
     needs = read_table(args.needs, dtype={args.id_col: str}, sheet=args.sheet, encoding=args.encoding)
     if args.split:
         if "split" not in needs.columns:
@@ -169,7 +146,7 @@ def cmd_evaluate(args) -> int:
         if mode:
             args.mode = mode
         matcher = _load(args)
-        res = evaluate(args.qrels, matcher=matcher, needs=needs, text_col=args.text_col,
+        res = evaluate(args.qrels, matcher=matcher, needs=needs, text_cols=args.text_col,
                        id_col=args.id_col, depth=args.depth)
         label = f"{matcher.mode}" + (f" ({matcher.fusion})" if matcher.mode == "hybrid" else "")
         rows.append({"ranking": label, **{k: round(v, 4) if isinstance(v, float) else v
@@ -188,7 +165,7 @@ def cmd_adapt(args) -> int:
 
     exclude = []
     for path in args.exclude_needs or []:
-        from ..io.catalog import combine_texts, read_table
+        from ..io.catalog import combine_texts
 
         frame = read_table(path)
         cols = [c for c in ("item", "spec") if c in frame.columns] or [frame.columns[0]]
@@ -220,16 +197,12 @@ def cmd_convert(args) -> int:
 def cmd_info(args) -> int:
     import json
 
-    from ..retrieval.store import read_manifest
-
     manifest = read_manifest(args.index, verify=not args.no_verify)
     print(json.dumps(manifest, indent=2, ensure_ascii=False))
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ..version import __version__
-
     parser = argparse.ArgumentParser(
         prog="semantic-match",
         description="Match Indonesian procurement needs to local IKM/UMKM products.")
@@ -365,11 +338,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    from ..errors import SemanticMatchError
-
     try:
         return args.func(args)
-    except (SemanticMatchError, FileNotFoundError, TypeError) as exc:
+    except (SemanticMatchError, FileNotFoundError) as exc:
         print(f"semantic-match {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -54,14 +54,10 @@ def _matcher(args):
 
 def cmd_event(args) -> int:
     from ..events.event import run_event
-    from ..retrieval.filters import parse_filter
+    from ..retrieval.filters import parse_filters
 
     t0 = time.perf_counter()
-    filters = None
-    for item in args.filter or []:
-        filters = filters or {}
-        for col, cond in parse_filter(item).items():
-            filters.setdefault(col, {}).update(cond)
+    filters = parse_filters(args.filter)
     out = Path(args.out)
     # Inputs are checked before the index is loaded: a typo costs nothing.
     _check_slots(args)

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Sequence, Union
 
 import pandas as pd
 
-from ..errors import CatalogError, InputError, format_list
+from ..errors import CatalogError, format_list
 from ..text.normalize import normalize_text
 from .columns import require_columns
 from .tables import read_table

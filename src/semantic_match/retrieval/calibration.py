@@ -13,12 +13,26 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-__all__ = ["Calibration", "FEATURES", "default_calibration", "fit_calibration"]
+import pandas as pd
 
+from ..errors import InputError
+from ..io.columns import require_columns
+from ..text.normalize import normalize_text
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .matcher import Matcher
+
+__all__ = ["Calibration", "FEATURES", "LEXICAL_FEATURES", "default_calibration", "fit_calibration",
+           "calibrate_on_pairs"]
+
+#: Features of the confidence model: dense cosine and the two coverage shares.
 FEATURES = ("dense", "char_cov", "term_cov")
+#: The encoder-independent features, for lexical indexes and encoders without a shipped calibration.
+LEXICAL_FEATURES = ("char_cov", "term_cov")
 
 
 @dataclass(frozen=True)
@@ -109,3 +123,36 @@ def fit_calibration(feats: dict[str, np.ndarray], labels: np.ndarray, *, encoder
     ident = {k: encoder.get(k) for k in ("backend", "model", "fingerprint") if encoder.get(k) is not None}
     return Calibration(coef=[float(c) for c in coef], intercept=float(intercept),
                        features=list(features), threshold=float(threshold), encoder=ident, info=info or {})
+
+
+def calibrate_on_pairs(matcher: Matcher, pairs: pd.DataFrame, *, need_col: str = "need", item_col: str = "item_id",
+                       label_col: str = "grade", min_grade: int = 1,
+                       min_confidence: float | None = None) -> Calibration:
+    """Fit a confidence model on judged (need, item) pairs of a built matcher (see :meth:`Matcher.calibrate`)."""
+    require_columns(pairs, [need_col, item_col, label_col], where="the judged pairs",
+                    hint="pass need_col=..., item_col=..., label_col=...")
+    pos = {str(i): p for p, i in enumerate(matcher.ids_)}
+    unknown = [i for i in pairs[item_col].astype(str) if i not in pos]
+    if unknown:
+        raise InputError(f"{len(unknown)} judged item ids are not in the index, e.g. {unknown[:5]}")
+    labels = (pd.to_numeric(pairs[label_col]).to_numpy() >= min_grade).astype(int)
+    texts = [normalize_text(str(t)) for t in pairs[need_col]]
+    idx = np.array([[pos[str(i)]] for i in pairs[item_col]], dtype=np.int64)
+    feats = {}
+    for start in range(0, len(texts), 256):
+        part = matcher.pair_features(texts[start:start + 256], idx[start:start + 256])
+        for name, values in part.items():
+            feats.setdefault(name, []).append(values[:, 0])
+    feats = {name: np.concatenate(v) for name, v in feats.items()}
+    features = FEATURES if "dense" in feats else LEXICAL_FEATURES
+    ident = matcher.encoder_.identity() if matcher.encoder_ is not None else {}
+    cal = fit_calibration(feats, labels, encoder=ident, features=features,
+                          info={"source": "Matcher.calibrate", "pairs": int(len(labels)),
+                                "relevant": int(labels.sum())})
+    if min_confidence is None:
+        from sklearn.metrics import roc_curve
+
+        fpr, tpr, thr = roc_curve(labels, cal.predict(feats))
+        min_confidence = float(np.clip(thr[int(np.argmax(tpr - fpr))], 0.0, 1.0))
+    return Calibration(coef=cal.coef, intercept=cal.intercept, features=cal.features,
+                       threshold=float(min_confidence), encoder=cal.encoder, info=cal.info)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import sys
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Iterator, Sequence

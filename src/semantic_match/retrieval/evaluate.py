@@ -6,7 +6,7 @@ relevant), 1 (close variant, acceptable broader or narrower item) or 2
 """
 from __future__ import annotations
 
-import os
+import warnings
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -71,8 +71,9 @@ def _dcg(gains: np.ndarray) -> float:
 
 
 def evaluate(qrels: TableSource, run: pd.DataFrame | None = None, *, matcher=None,
-             needs: TableSource | None = None, text_col: str | Sequence[str] | None = None,
-             id_col: str | None = None, depth: int = 50, min_grade: int = 1) -> EvalResult:
+             needs: TableSource | None = None, text_cols: str | Sequence[str] | None = None,
+             id_col: str | None = None, depth: int = 50, min_grade: int = 1,
+             text_col: str | Sequence[str] | None = None) -> EvalResult:
     """Score a ranking against graded judgments.
 
     Parameters
@@ -83,8 +84,8 @@ def evaluate(qrels: TableSource, run: pd.DataFrame | None = None, *, matcher=Non
         ``need_id, item_id`` and ``rank`` (or ``score``, higher first), e.g.
         the output of :meth:`Matcher.match`.
     matcher : Matcher, optional
-        Instead of ``run``: match ``needs`` (with ``id_col``, ``text_col``)
-        to ``depth`` and score that.
+        Instead of ``run``: match ``needs`` (with ``id_col``, ``text_cols``)
+        to ``depth`` and score that. (``text_col`` is the deprecated name of ``text_cols``.)
     depth : int
         Results per need considered (at least 50 for Recall@50).
     min_grade : int
@@ -102,14 +103,17 @@ def evaluate(qrels: TableSource, run: pd.DataFrame | None = None, *, matcher=Non
     Examples
     --------
     >>> res = evaluate("data/eval/kbki_qrels.csv", matcher=m, needs="data/eval/kbki_needs.csv",
-    ...                id_col="eval_id", text_col=["item", "spec"])
+    ...                id_col="eval_id", text_cols=["item", "spec"])
     >>> res.summary["ndcg@10"]
     """
+    if text_col is not None:
+        warnings.warn("evaluate(text_cols=...) is deprecated; use text_cols=...", DeprecationWarning, stacklevel=2)
+        text_cols = text_col if text_cols is None else text_cols
     q = load_qrels(qrels)
     if run is None:
-        if matcher is None or needs is None or text_col is None:
-            raise InputError("pass run=..., or matcher=..., needs=..., text_col=... (and id_col=...)")
-        run = matcher.match(needs, text_col=text_col, id_col=id_col, k=depth)
+        if matcher is None or needs is None or text_cols is None:
+            raise InputError("pass run=..., or matcher=..., needs=..., text_cols=... (and id_col=...)")
+        run = matcher.match(needs, text_cols=text_cols, id_col=id_col, k=depth)
         # Only the needs given are evaluated (e.g. the test split of a judged set).
         q = q[q["need_id"].isin(set(run["need_id"].astype(str)))]
     missing = [c for c in ("need_id", "item_id") if c not in run.columns]

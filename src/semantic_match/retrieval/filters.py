@@ -8,8 +8,11 @@ A filter is a mapping from column to condition::
     {"category": {"!=": "Kopi"}}              # also "in", "not in", "<", ">", "=="
 
 or the command-line strings ``"tkdn>=40"``, ``"region=Metro,Pesawaran"``,
-``"price<=500000"``, ``"category!=Kopi"``. Conditions on different columns are
-combined with AND. Missing values never satisfy a condition.
+``"price<=500000"``, ``"category!=Kopi"``. Conditions are combined with AND,
+also several on one column: :func:`parse_filters` merges repeated command-line
+filters so that ``price<=100000`` and ``price<=500000`` keep the stricter
+bound, two ``=`` lists keep their intersection and two ``!=`` lists their
+union. Missing values never satisfy a condition.
 """
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ import pandas as pd
 
 from ..errors import FilterError, format_list
 
-__all__ = ["build_mask", "parse_filter", "Filters"]
+__all__ = ["build_mask", "parse_filter", "parse_filters", "Filters"]
 
 Filters = Mapping[str, Any]
 
@@ -61,7 +64,39 @@ def parse_filter(text: str) -> dict[str, Any]:
     return {col: {op: _coerce(value)}}
 
 
-def _normalise_condition(col: str, cond: Any) -> list[tuple[str, Any]]:
+def parse_filters(texts: Sequence[str] | None) -> dict[str, dict[str, Any]] | None:
+    """Parse command-line filters into one filters mapping; every condition must hold (AND).
+
+    >>> parse_filters(["price<=500000", "price<=100000", "region=Metro,Pesawaran", "region=Metro"])
+    {'price': {'<=': 100000}, 'region': {'in': ['Metro']}}
+    """
+    if not texts:
+        return None
+    merged: dict[str, dict[str, Any]] = {}
+    for text in texts:
+        for col, cond in parse_filter(text).items():
+            for op, value in cond.items():
+                if op == "==":
+                    op, value = "in", [value]
+                elif op == "!=":
+                    op, value = "not in", [value]
+                conds = merged.setdefault(col, {})
+                conds[op] = value if op not in conds else _and(conds[op], value, op)
+    return merged
+
+
+def _and(old: Any, new: Any, op: str) -> Any:
+    """The one condition equal to ``op old AND op new``."""
+    if op in ("<", "<="):
+        return min(old, new)
+    if op in (">", ">="):
+        return max(old, new)
+    if op == "in":
+        return [v for v in old if v in new]
+    return list(dict.fromkeys([*old, *new]))  # not in
+
+
+def _normalize_condition(col: str, cond: Any) -> list[tuple[str, Any]]:
     if isinstance(cond, Mapping):
         out = []
         for op, value in cond.items():
@@ -105,7 +140,7 @@ def build_mask(frame: pd.DataFrame, filters: Filters | None, *, columns: Sequenc
                               f"{format_list(sorted(allowed_cols), 12)}")
         series = frame[col]
         present = series.notna().to_numpy()
-        for op, value in _normalise_condition(col, cond):
+        for op, value in _normalize_condition(col, cond):
             if op in ("<", "<=", ">", ">="):
                 numeric = pd.to_numeric(series, errors="coerce")
                 if numeric.notna().sum() == 0 and present.any():

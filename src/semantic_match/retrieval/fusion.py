@@ -10,7 +10,10 @@ from typing import Literal, Mapping
 
 import numpy as np
 
-__all__ = ["minmax", "convex", "rrf", "contributions", "fuse", "FusionMethod", "FUSION_METHODS"]
+__all__ = ["minmax", "convex", "rrf", "contributions", "fuse", "FusionMethod", "FUSION_METHODS", "CHANNELS"]
+
+#: The ranking channels: dense cosine, character n-gram TF-IDF cosine, word BM25.
+CHANNELS: tuple[str, ...] = ("dense", "char", "bm25")
 
 #: How channel scores are combined: convex combination of min-max-normalised scores, or RRF.
 FusionMethod = Literal["convex", "rrf"]

@@ -6,11 +6,9 @@ pickle anywhere: JSON, FAISS's own format and Parquet.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Callable
 

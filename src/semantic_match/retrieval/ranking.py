@@ -1,0 +1,235 @@
+"""Ranking a batch of normalised needs: channel scores, fusion, top-k and calibrated confidence."""
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Callable, Literal, Mapping, NamedTuple, Sequence
+
+import numpy as np
+
+from ..errors import InputError
+from .fusion import CHANNELS, FUSION_METHODS, fuse
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .matcher import Matcher
+
+__all__ = ["Ranking", "Mode", "MODES", "topk", "empty_ranking", "stack_rankings", "rank_batch", "rank_texts",
+           "ranking_weights", "channel_scores", "pair_features"]
+
+#: Ranking channels used: all three, the encoder alone, or character TF-IDF + BM25.
+Mode = Literal["hybrid", "dense", "lexical"]
+MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")
+
+
+class Ranking(NamedTuple):
+    """Top-k results of a batch of queries, all arrays of shape (n_queries, k).
+
+    ``indices`` are row positions in :attr:`Matcher.items` (``-1`` pads when
+    fewer items qualify); ``scores`` the ranking scores (fused for hybrid);
+    ``dense``, ``char`` and ``bm25`` the raw channel scores of each result
+    (cosine, cosine, BM25; NaN where a channel is off); ``bm25n`` BM25 divided
+    by the query's best possible BM25; ``confidence`` the calibrated
+    probability that the item is relevant (NaN without a calibration).
+    """
+
+    scores: np.ndarray
+    indices: np.ndarray
+    dense: np.ndarray
+    char: np.ndarray
+    bm25: np.ndarray
+    bm25n: np.ndarray
+    confidence: np.ndarray
+
+
+def ranking_weights(mode: str, weights: Mapping[str, float] | None, fusion: str, *,
+                    default: Mapping[str, float]) -> dict[str, float]:
+    """Check ranking settings and return the fusion weights in force for ``mode``.
+
+    Raises
+    ------
+    InputError
+        Unknown mode, fusion or channel; a weight that is negative, NaN,
+        infinite or not a number; every weight of the mode zero.
+    """
+    if mode not in MODES:
+        raise InputError(f"unknown mode {mode!r}; use one of {sorted(MODES)}")
+    if fusion not in FUSION_METHODS:
+        raise InputError(f"unknown fusion {fusion!r}; use one of {list(FUSION_METHODS)}")
+    out = dict(default if weights is None else weights)
+    unknown = sorted(set(out) - set(CHANNELS))
+    if unknown:
+        raise InputError(f"unknown fusion weight(s) {unknown}; channels are {list(CHANNELS)}")
+    bad = {c: w for c, w in out.items()
+           if not isinstance(w, (int, float, np.floating, np.integer)) or isinstance(w, bool)
+           or not np.isfinite(w) or w < 0}
+    if bad:
+        raise InputError(f"fusion weights must be finite numbers >= 0, got {bad}; write e.g. weights={dict(default)}")
+    if mode == "dense":
+        out = {"dense": 1.0}
+    elif mode == "lexical":
+        out = {c: w for c, w in out.items() if c != "dense"}
+    if not any(out.values()):
+        raise InputError(f"every fusion weight of mode {mode!r} is zero: {out}")
+    return out
+
+
+def topk(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k largest scores per row, best first (ties by position)."""
+    n = scores.shape[1]
+    if k >= n:
+        return np.argsort(-scores, axis=1, kind="stable")
+    part = np.argpartition(-scores, kth=k - 1, axis=1)[:, :k]
+    part.sort(axis=1)  # position order, so the stable sort breaks ties by position
+    order = np.argsort(-np.take_along_axis(scores, part, 1), axis=1, kind="stable")
+    return np.take_along_axis(part, order, 1)
+
+
+def empty_ranking(n_queries: int, k: int) -> Ranking:
+    """A ranking with no result: indices -1, scores NaN."""
+    empty = np.full((n_queries, k), np.nan, np.float32)
+    return Ranking(empty, np.full((n_queries, k), -1, np.int64), empty, empty, empty, empty, empty)
+
+
+def stack_rankings(parts: list[Ranking], k: int) -> Ranking:
+    """Rankings of consecutive query batches as one."""
+    if not parts:
+        return empty_ranking(0, k)
+    return Ranking(*[np.vstack(arrs) for arrs in zip(*parts)])
+
+
+def _add_time(timings: dict | None, stage: str, since: float) -> float:
+    now = time.perf_counter()
+    if timings is not None:
+        timings[stage] = timings.get(stage, 0.0) + now - since
+    return now
+
+
+def rank_batch(matcher: Matcher, texts: list[str], k: int, mask: np.ndarray | None,
+               vectors: np.ndarray | None = None, timings: dict | None = None) -> Ranking:
+    """Rank every item of a built matcher for normalised query texts.
+
+    Parameters
+    ----------
+    matcher : Matcher
+        A built or loaded matcher (its channels, weights, fusion and calibration are used).
+    texts : list of str
+        Normalised queries.
+    k : int
+        Results per query; rows are padded with -1 / NaN when fewer items qualify.
+    mask : ndarray of shape (n_items,), bool, optional
+        Items allowed by the filters.
+    vectors : ndarray of shape (n_queries, dim), optional
+        Query vectors when already encoded.
+    timings : dict, optional
+        Seconds per stage are added to it (``score``, ``fuse_topk``).
+    """
+    n_q, n = len(texts), matcher.n_items
+    clock = time.perf_counter()
+    if mask is not None and not mask.any():
+        return empty_ranking(n_q, k)
+    if matcher.mode == "dense" and (matcher.dense_.factory != "Flat" or n > 200_000):
+        # FAISS does the work (approximate indexes, very large catalogues).
+        if vectors is None:
+            vectors = matcher.encoder_.encode_queries(texts)
+        res = matcher.dense_.search(vectors, k, allowed=mask)
+        idx = res.indices
+        safe = np.where(idx < 0, 0, idx)
+        ch = channel_scores(matcher, texts, vectors)
+        pick = {c: np.where(idx < 0, np.nan, np.take_along_axis(v, safe, 1)) for c, v in ch.items()}
+        scores = np.where(idx < 0, np.nan, res.scores)
+    else:
+        ch = channel_scores(matcher, texts, vectors)
+        clock = _add_time(timings, "score", clock)
+        if matcher.mode == "dense":
+            fused = ch["dense"].copy()
+        else:
+            fused = fuse(ch, matcher.weights_, method=matcher.fusion, rrf_k=matcher.rrf_k, allowed=mask)
+        if mask is not None:
+            fused[:, ~mask] = -np.inf
+        kk = min(k, n if mask is None else int(mask.sum()))
+        idx = topk(fused, kk)
+        scores = np.take_along_axis(fused, idx, 1)
+        pick = {c: np.take_along_axis(v, idx, 1) for c, v in ch.items()}
+        if kk < k:
+            pad = ((0, 0), (0, k - kk))
+            idx = np.pad(idx, pad, constant_values=-1)
+            scores = np.pad(scores, pad, constant_values=np.nan)
+            pick = {c: np.pad(v, pad, constant_values=np.nan) for c, v in pick.items()}
+    nan = np.full(idx.shape, np.nan, np.float32)
+    dense = pick.get("dense", nan).astype(np.float32)
+    if matcher.calibration_ is not None:
+        feats = {"dense": dense, "char": pick["char"], "bm25n": pick["bm25n"],
+                 **matcher.lexical_.coverage(texts, idx)}
+        conf = matcher.calibration_.predict(feats)
+    else:
+        conf = nan
+    conf = np.where(idx < 0, np.nan, conf).astype(np.float32)
+    _add_time(timings, "fuse_topk", clock)
+    return Ranking(scores.astype(np.float32), idx.astype(np.int64), dense, pick["char"].astype(np.float32),
+                   pick["bm25"].astype(np.float32), pick["bm25n"].astype(np.float32), conf)
+
+
+def rank_texts(matcher: Matcher, texts: Sequence[str], k: int, mask: np.ndarray | None, *, batch: int = 256,
+               timings: dict | None = None, encode_in_batches: bool = True,
+               on_batch: Callable[[int], object] | None = None) -> Ranking:
+    """Rank many normalised texts, ``batch`` at a time (bounds the score arrays in memory).
+
+    With ``encode_in_batches`` the query vectors of each batch are encoded in
+    the encoder's own batch size first (how ``match`` does it); ``on_batch``
+    is called with each batch's size (progress bars).
+    """
+    parts = []
+    for start in range(0, len(texts), batch):
+        part = list(texts[start:start + batch])
+        vectors = None
+        if encode_in_batches and matcher.encoder_ is not None and matcher.mode != "lexical":
+            clock = time.perf_counter()
+            vectors = np.vstack(list(matcher.encoder_.iter_document_batches(
+                part, batch_size=matcher.batch_size, show_progress=False, is_query=True)))
+            _add_time(timings, "encode", clock)
+        parts.append(rank_batch(matcher, part, k, mask, vectors, timings))
+        if on_batch is not None:
+            on_batch(len(part))
+    return stack_rankings(parts, k)
+
+
+def channel_scores(matcher: Matcher, texts: list[str], vectors: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Every channel's score of every item for normalised query texts.
+
+    Returns
+    -------
+    dict of str to ndarray of shape (n_queries, n_items), float32
+        ``dense`` (cosine; absent in lexical mode), ``char`` (cosine),
+        ``bm25`` and ``bm25n`` (BM25 over the query's best possible score).
+    """
+    out: dict[str, np.ndarray] = {}
+    if matcher.vectors_ is not None and (vectors is not None or matcher.mode != "lexical"):
+        if vectors is None:
+            vectors = matcher.encoder_.encode_queries(texts)
+        out["dense"] = vectors @ matcher.vectors_.T
+    out["char"] = matcher.lexical_.char_scores(texts).toarray()
+    bm25 = matcher.lexical_.bm25_scores(texts).toarray()
+    out["bm25"] = bm25
+    out["bm25n"] = bm25 / matcher.lexical_.bm25_upper_bounds(texts)[:, None]
+    return out
+
+
+def pair_features(matcher: Matcher, texts: list[str], indices: np.ndarray) -> dict[str, np.ndarray]:
+    """Raw features of (query, item) pairs, as the confidence calibration uses them.
+
+    Parameters
+    ----------
+    texts : list of str
+        Normalised query texts.
+    indices : ndarray of shape (n_queries, k)
+        Item positions per query.
+
+    Returns
+    -------
+    dict of str to ndarray of shape (n_queries, k)
+        ``dense``, ``char``, ``bm25``, ``bm25n``, ``char_cov``, ``term_cov``.
+    """
+    ch = channel_scores(matcher, texts)
+    indices = np.asarray(indices)
+    out = {c: np.take_along_axis(v, indices, 1) for c, v in ch.items()}
+    out.update(matcher.lexical_.coverage(texts, indices))
+    return out
