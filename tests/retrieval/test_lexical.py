@@ -9,8 +9,13 @@ DOCS = ["Mesin perontok padi (thresher) elektrik", "Mesin perontok padi (threshe
 
 
 @pytest.fixture
-def lex():
-    return LexicalIndex().fit([normalize_text(d) for d in DOCS])
+def texts():
+    return [normalize_text(d) for d in DOCS]
+
+
+@pytest.fixture
+def lex(texts):
+    return LexicalIndex().fit(texts)
 
 
 def test_tokenize_drops_stopwords_and_keeps_numbers():
@@ -58,13 +63,40 @@ def test_matched_terms(lex):
     assert terms == [["mesin", "perontok"], ["mesin", "perontok"], []]
 
 
-def test_save_load_identical_scores(lex, tmp_path):
-    for name, write in lex.writers().items():
-        write(tmp_path / name)
-    again = LexicalIndex.load(tmp_path, lex.settings())
+def test_counts_and_statistics_alone_reproduce_every_score(lex):
+    """What an index folder stores (raw counts + corpus statistics) gives back the same scores."""
+    again = LexicalIndex.from_settings(lex.settings()).set_counts(lex.stats_.copy(), lex.char_counts_.copy(),
+                                                                  lex.bm25_counts_.copy())
     qs = [normalize_text(q) for q in ["kertas a4", "perontok padi listrik", "xyz"]]
     np.testing.assert_allclose(again.char_scores(qs).toarray(), lex.char_scores(qs).toarray())
     np.testing.assert_allclose(again.bm25_scores(qs).toarray(), lex.bm25_scores(qs).toarray())
+
+
+def test_char_channel_equals_scikit_learn_tfidf(lex, texts):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, lowercase=False,
+                          dtype=np.float32)
+    docs = vec.fit_transform(texts)
+    qs = [normalize_text(q) for q in ["kertas a4", "perontok padi listrik", "xyz", "mesin"]]
+    np.testing.assert_allclose(lex.char_scores(qs).toarray(), (vec.transform(qs) @ docs.T).toarray(), atol=1e-6)
+
+
+def test_statistics_follow_removals_exactly(texts):
+    """Removing items from the statistics equals never having counted them (idf, vocabulary, BM25)."""
+    full = LexicalIndex().fit(texts)
+    keep = [t for i, t in enumerate(texts) if i % 3]
+    gone = [i for i in range(len(texts)) if not i % 3]
+    stats = full.stats_.copy()
+    stats.remove(full.char_counts_[gone], full.bm25_counts_[gone])
+    rows = [i for i in range(len(texts)) if i % 3]
+    after = LexicalIndex().set_counts(stats, full.char_counts_[rows], full.bm25_counts_[rows])
+    fresh = LexicalIndex().fit(keep)
+    qs = [normalize_text(q) for q in ["kertas a4", "perontok padi listrik", "kopi", texts[0]]]
+    np.testing.assert_allclose(after.char_scores(qs).toarray(), fresh.char_scores(qs).toarray(), atol=1e-6)
+    np.testing.assert_allclose(after.bm25_scores(qs).toarray(), fresh.bm25_scores(qs).toarray(), rtol=1e-5,
+                               atol=1e-6)
+    assert after.query_terms(texts[0]) == fresh.query_terms(texts[0])
 
 
 def test_unfitted_index_raises():

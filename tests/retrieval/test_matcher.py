@@ -137,16 +137,22 @@ def test_init_only_stores_parameters():
     assert m.encoder == "does-not-exist" and m.batch_size == 7 and not hasattr(m, "encoder_")
 
 
+def _commit(folder):
+    return json.loads((folder / (folder / "CURRENT").read_text().strip()).read_text())
+
+
 def test_save_load_round_trip(matcher, hash_encoder, tmp_path):
     folder = matcher.save(tmp_path / "idx")
-    files = sorted(p.name for p in folder.iterdir())
-    assert {"dense.faiss", "items.parquet", "manifest.json", "lexical_char_matrix.npz"} <= set(files)
-    assert not [f for f in files if f.endswith((".pkl", ".pickle"))]
-    manifest = json.loads((folder / "manifest.json").read_text())
-    assert manifest["format_version"] == 1 and manifest["n_items"] == 8 and manifest["dim"] == 256
-    assert manifest["encoder"] == hash_encoder.identity()
-    assert set(manifest["files"]) == set(files) - {"manifest.json"}
-    assert manifest["lexical"]["char_ngrams"] == [2, 4] and manifest["ranking"]["mode"] == "hybrid"
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    assert "CURRENT" in files and "commit-000001.json" in files
+    assert not [f for f in files if f.endswith((".pkl", ".pickle", ".npz"))]
+    commit = _commit(folder)
+    assert commit["format_version"] == 2 and commit["n_items"] == 8 and commit["dim"] == 256
+    assert commit["encoder"] == hash_encoder.identity()
+    assert set(commit["files"]) == set(files) - {"CURRENT", "commit-000001.json", ".lock"}
+    seg = commit["segments"][0]["name"]
+    assert {f"{seg}/items.arrow", f"{seg}/vectors.npy", f"{seg}/char_data.npy"} <= set(commit["files"])
+    assert commit["lexical"]["char_ngrams"] == [2, 4] and commit["ranking"]["mode"] == "hybrid"
     again = Matcher.load(folder, encoder=HashEncoder())
     for q in ["tapis", "kopi robusta", "pompa air"]:
         pd.testing.assert_frame_equal(matcher.search(q, k=5), again.search(q, k=5))
@@ -161,19 +167,27 @@ def test_load_refuses_another_encoder(matcher, tmp_path):
 
 
 def test_load_refuses_other_format_version_and_corruption(matcher, tmp_path):
+    from semantic_match.retrieval.folder import commit_checksum
+
     folder = matcher.save(tmp_path / "idx")
-    manifest = json.loads((folder / "manifest.json").read_text())
-    manifest["format_version"] = 99
-    (folder / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(IndexFormatError, match="format version 99.*reads version 1; rebuild"):
+    name = (folder / "CURRENT").read_text().strip()
+    commit = _commit(folder)
+    commit["format_version"] = 99
+    (folder / name).write_text(json.dumps(commit))
+    with pytest.raises(IndexFormatError, match="does not match its own checksum"):
+        Matcher.load(folder, encoder=HashEncoder())
+    commit["checksum"] = commit_checksum(commit)
+    (folder / name).write_text(json.dumps(commit))
+    with pytest.raises(IndexFormatError, match="format version 99; this library .* reads 1 and 2; rebuild"):
         Matcher.load(folder, encoder=HashEncoder())
     folder = matcher.save(tmp_path / "idx2")
-    with open(folder / "dense.faiss", "r+b") as fh:
+    seg = _commit(folder)["segments"][0]["name"]
+    with open(folder / seg / "vectors.npy", "r+b") as fh:
         fh.seek(-4, 2)
         fh.write(b"\x00\x01\x02\x03")
     with pytest.raises(IndexFormatError, match="does not match its checksum"):
         Matcher.load(folder, encoder=HashEncoder())
-    with pytest.raises(IndexFormatError, match="has no manifest.json"):
+    with pytest.raises(IndexFormatError, match="is not a semantic_match index"):
         Matcher.load(tmp_path, encoder=HashEncoder())
     with pytest.raises(FileNotFoundError, match="index folder not found"):
         Matcher.load(tmp_path / "missing")
@@ -190,17 +204,18 @@ def test_save_refuses_to_replace_a_folder_that_is_not_an_index(matcher, tmp_path
 
 def test_crash_mid_save_keeps_the_old_index(matcher, small_catalog, tmp_path, monkeypatch):
     folder = matcher.save(tmp_path / "idx")
-    before = (folder / "manifest.json").read_text()
+    before = (folder / "CURRENT").read_text()
 
-    def boom(self, path):
+    def boom(*args, **kwargs):
         raise OSError("disk full")
 
-    from semantic_match.retrieval.dense import DenseIndex
-    monkeypatch.setattr(DenseIndex, "save", boom)
+    from semantic_match.retrieval import persist
+    monkeypatch.setattr(persist, "write_segment", boom)
     with pytest.raises(OSError, match="disk full"):
         matcher.save(folder)
-    assert (folder / "manifest.json").read_text() == before
-    assert [p.name for p in tmp_path.iterdir()] == ["idx"]  # no temporary leftovers
+    assert (folder / "CURRENT").read_text() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["idx"]
+    assert not [p for p in folder.iterdir() if p.name.startswith(".tmp-")]  # no scratch left
     monkeypatch.undo()
     Matcher.load(folder, encoder=HashEncoder())
 

@@ -9,6 +9,7 @@ import argparse
 import logging
 import sys
 import time
+from pathlib import Path
 
 from ..errors import InputError, SemanticMatchError
 from ..io.catalog import read_table
@@ -16,7 +17,8 @@ from ..io.output import format_table, write_table
 from ..retrieval.evaluate import evaluate
 from ..retrieval.filters import parse_filters
 from ..retrieval.matcher import Matcher
-from ..retrieval.store import read_manifest
+from ..retrieval.folder import check_target
+from ..retrieval.persist import read_info
 from ..version import __version__
 from .events import add_event_parser
 
@@ -61,6 +63,8 @@ def _load(args):
 
 def cmd_index(args) -> int:
     t0 = time.perf_counter()
+    # Refuse an unusable --out before spending minutes encoding.
+    check_target(Path(args.out), overwrite=True)
     matcher = Matcher.from_catalog(
         args.catalog, id_col=args.id_col, text_cols=args.text_col, meta_cols=args.meta_col or None,
         encoder=args.encoder, batch_size=args.batch_size, show_progress=_progress(args),
@@ -197,8 +201,17 @@ def cmd_convert(args) -> int:
 def cmd_info(args) -> int:
     import json
 
-    manifest = read_manifest(args.index, verify=not args.no_verify)
+    manifest = read_info(args.index, verify=not args.no_verify)
     print(json.dumps(manifest, indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_upgrade(args) -> int:
+    t0 = time.perf_counter()
+    matcher = Matcher.load(args.index, show_progress=_progress(args))
+    matcher.save(args.index)
+    print(f"upgraded '{args.index}' ({matcher.n_items} items) to index format {read_info(args.index)['format_version']} "
+          f"in {time.perf_counter() - t0:.1f} s")
     return 0
 
 
@@ -323,6 +336,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="models/multilingual-e5-small", help="model folder to write")
     p.add_argument("--overwrite", action="store_true", help="replace an existing model folder")
     p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser("upgrade", help="rewrite an index folder of an older format in the current one",
+                       description="Rewrite an index folder saved by an older semantic_match (format 1) in the "
+                                   "current format, in place and atomically; its ranking is unchanged.")
+    p.add_argument("index", help="index folder")
+    common(p, reading=False)
+    p.set_defaults(func=cmd_upgrade)
 
     p = sub.add_parser("info", help="show an index's manifest")
     p.add_argument("index", help="index folder")

@@ -113,7 +113,7 @@ def fit_calibration(feats: dict[str, np.ndarray], labels: np.ndarray, *, encoder
     X = np.column_stack([np.nan_to_num(np.asarray(feats[f], dtype=np.float64)) for f in features])
     y = np.asarray(labels).astype(int)
     if len(np.unique(y)) < 2:
-        raise ValueError("calibration needs both relevant and non-relevant judged pairs")
+        raise InputError("calibration needs both relevant and non-relevant judged pairs")
     # Standardise so the L2 penalty treats a narrow-range feature (e5 cosines
     # span ~0.2) like a wide one, then fold the scaling back into the weights.
     mean, std = X.mean(axis=0), np.maximum(X.std(axis=0), 1e-9)

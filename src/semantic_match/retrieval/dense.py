@@ -12,6 +12,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..errors import InputError
+
 __all__ = ["DenseIndex", "SearchResult"]
 
 logger = logging.getLogger(__name__)
@@ -54,9 +56,9 @@ class DenseIndex:
         """Append vectors of shape (n, dim), float32."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape[1] != self.dim:
-            raise ValueError(f"expected vectors of shape (n, {self.dim}), got {vectors.shape}")
+            raise InputError(f"expected vectors of shape (n, {self.dim}), got {vectors.shape}")
         if not self.index_.is_trained:
-            raise ValueError(f"FAISS index '{self.factory}' needs training before add(); "
+            raise InputError(f"FAISS index '{self.factory}' needs training before add(); "
                              f"train it on a sample of vectors first")
         self.index_.add(vectors)
 
@@ -77,14 +79,14 @@ class DenseIndex:
 
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         if queries.ndim != 2 or queries.shape[1] != self.dim:
-            raise ValueError(f"expected queries of shape (n, {self.dim}), got {queries.shape}")
+            raise InputError(f"expected queries of shape (n, {self.dim}), got {queries.shape}")
         if k < 1:
-            raise ValueError(f"k must be at least 1, got {k}")
+            raise InputError(f"k must be at least 1, got {k}")
         params = None
         if allowed is not None:
             allowed = np.asarray(allowed, dtype=bool)
             if allowed.shape != (self.ntotal,):
-                raise ValueError(f"allowed must have shape ({self.ntotal},), got {allowed.shape}")
+                raise InputError(f"allowed must have shape ({self.ntotal},), got {allowed.shape}")
             n_allowed = int(allowed.sum())
             if n_allowed == 0:
                 return SearchResult(np.full((len(queries), k), -np.inf, np.float32),

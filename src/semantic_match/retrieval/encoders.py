@@ -14,7 +14,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from ..errors import EncoderError
+from ..errors import EncoderError, InputError
 from ..io.progress import progress_bar
 
 __all__ = [
@@ -100,7 +100,7 @@ class Encoder(ABC):
         texts = _as_list(texts)
         size = int(batch_size or self.batch_size)
         if size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {size}")
+            raise InputError(f"batch_size must be at least 1, got {size}")
         with progress_bar(len(texts), "encoding queries" if is_query else "encoding items",
                        show_progress) as bar:
             for start in range(0, len(texts), size):
@@ -265,7 +265,11 @@ class SentenceTransformerEncoder(Encoder):
     def dim(self) -> int:
         getter = getattr(self._model, "get_embedding_dimension", None) or \
             self._model.get_sentence_embedding_dimension
-        return int(getter())
+        dim = getter()
+        if dim is None:
+            raise EncoderError(f"sentence-transformers model {self.model!r} does not report its embedding "
+                               f"dimension; it cannot be used as an encoder")
+        return int(dim)
 
     def identity(self) -> dict:
         ident = {

@@ -10,6 +10,8 @@ from typing import Literal, Mapping
 
 import numpy as np
 
+from ..errors import InputError
+
 __all__ = ["minmax", "convex", "rrf", "contributions", "fuse", "FusionMethod", "FUSION_METHODS", "CHANNELS"]
 
 #: The ranking channels: dense cosine, character n-gram TF-IDF cosine, word BM25.
@@ -47,7 +49,7 @@ def convex(channels: Mapping[str, np.ndarray], weights: Mapping[str, float],
         part = w * minmax(channels[name], allowed)
         total = part if total is None else total + part
     if total is None:
-        raise ValueError("every fusion weight is zero; give at least one channel a weight > 0")
+        raise InputError("every fusion weight is zero; give at least one channel a weight > 0")
     return total
 
 
@@ -72,7 +74,7 @@ def rrf(channels: Mapping[str, np.ndarray], weights: Mapping[str, float], *, k: 
         part = w / (k + _ranks(s))
         total = part if total is None else total + part
     if total is None:
-        raise ValueError("every fusion weight is zero; give at least one channel a weight > 0")
+        raise InputError("every fusion weight is zero; give at least one channel a weight > 0")
     return total.astype(np.float32)
 
 
@@ -86,7 +88,7 @@ def contributions(channels: Mapping[str, np.ndarray], weights: Mapping[str, floa
     explanation always adds up to the score it explains.
     """
     if method not in FUSION_METHODS:
-        raise ValueError(f"unknown fusion {method!r}; use one of {list(FUSION_METHODS)}")
+        raise InputError(f"unknown fusion {method!r}; use one of {list(FUSION_METHODS)}")
     out = {}
     for name, w in weights.items():
         if w == 0:
@@ -96,7 +98,7 @@ def contributions(channels: Mapping[str, np.ndarray], weights: Mapping[str, floa
         else:
             out[name] = convex({name: channels[name]}, {name: w}, allowed=allowed)
     if not out:
-        raise ValueError("every fusion weight is zero; give at least one channel a weight > 0")
+        raise InputError("every fusion weight is zero; give at least one channel a weight > 0")
     return out
 
 

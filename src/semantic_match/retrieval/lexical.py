@@ -3,32 +3,163 @@
 Two channels, both over :func:`normalize_text` output:
 
 - ``char``: TF-IDF over character n-grams inside word boundaries
-  (scikit-learn's ``char_wb``), cosine similarity. Robust to affixes
-  ("perontok"/"merontokkan"), glued codes and typos, which matters in
-  agglutinative Indonesian.
-- ``bm25``: BM25 over word tokens (implemented here on scipy sparse matrices), with an Indonesian stop-word list
-  and optional PySastrawi stemming.
+  (scikit-learn's ``char_wb`` analyzer, sublinear tf, smoothed idf, L2 norm),
+  cosine similarity. Robust to affixes ("perontok"/"merontokkan"), glued
+  codes and typos, which matters in agglutinative Indonesian.
+- ``bm25``: BM25 (Lucene's idf) over word tokens with an Indonesian stop-word
+  list and optional PySastrawi stemming, computed here on scipy sparse matrices.
 
-State is saved as JSON and ``.npy``/``.npz`` arrays, never pickle.
+What is stored is raw counts (per item: character n-gram counts and word
+counts, with ids of an append-only :class:`Vocabulary`) plus corpus statistics
+(:class:`LexicalStats`: document frequencies, number of items, total length).
+Weights are derived from them when an index is opened. So adding or removing
+items only updates counts and statistics, and a ranking after any sequence of
+updates equals a fresh build over the same items: terms whose document
+frequency fell to zero are ignored exactly as if they had never been seen.
 """
 from __future__ import annotations
 
-import json
 import logging
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
 
+from ..errors import NotBuiltError
 from ..text.tokens import STOPWORDS, tokenize
 
-__all__ = ["LexicalIndex", "tokenize", "STOPWORDS"]
+__all__ = ["LexicalIndex", "LexicalStats", "Vocabulary", "count_char_ngrams", "count_terms", "tokenize",
+           "STOPWORDS"]
 
 logger = logging.getLogger(__name__)
 
+
+class Vocabulary:
+    """Append-only mapping of terms to consecutive ids (ids never change once given)."""
+
+    def __init__(self, terms: Sequence[str] = ()):
+        self.terms: list[str] = list(terms)
+        self.ids: dict[str, int] = {t: i for i, t in enumerate(self.terms)}
+        if len(self.ids) != len(self.terms):
+            raise ValueError("vocabulary terms must be unique")
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+    def add(self, terms: Sequence[str]) -> np.ndarray:
+        """Ids of ``terms``, giving new ones to unseen terms."""
+        out = np.empty(len(terms), dtype=np.int64)
+        for i, t in enumerate(terms):
+            j = self.ids.get(t)
+            if j is None:
+                j = self.ids[t] = len(self.terms)
+                self.terms.append(t)
+            out[i] = j
+        return out
+
+    def copy(self) -> Vocabulary:
+        return Vocabulary(self.terms)
+
+
+def _counts(texts: Sequence[str], analyzer, vocab: Vocabulary | None, *, grow: bool) -> sp.csr_matrix:
+    """Rows of term counts over ``vocab`` (float32), adding unseen terms when ``grow``."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    n = len(texts)
+    width = len(vocab) if vocab is not None else 0
+    if n == 0:
+        return sp.csr_matrix((0, width), dtype=np.float32)
+    cv = CountVectorizer(analyzer=analyzer, lowercase=False, dtype=np.float32)
+    try:
+        local = cv.fit_transform(list(texts)).tocsr()
+    except ValueError:  # empty vocabulary: no text produced a single term
+        return sp.csr_matrix((n, width), dtype=np.float32)
+    names = cv.get_feature_names_out().tolist()
+    if vocab is None:
+        return local
+    if grow:
+        mapping = vocab.add(names)
+    else:
+        mapping = np.array([vocab.ids.get(t, -1) for t in names], dtype=np.int64)
+    cols = mapping[local.indices]
+    keep = cols >= 0
+    rows = np.repeat(np.arange(n), np.diff(local.indptr))[keep]
+    out = sp.csr_matrix((local.data[keep], (rows, cols[keep])), shape=(n, len(vocab)), dtype=np.float32)
+    out.sum_duplicates()
+    out.sort_indices()
+    return out
+
+
+def _char_analyzer(char_ngrams: tuple[int, int]):
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    return CountVectorizer(analyzer="char_wb", ngram_range=tuple(char_ngrams), lowercase=False).build_analyzer()
+
+
+def count_char_ngrams(texts: Sequence[str], vocab: Vocabulary, char_ngrams: tuple[int, int], *,
+                      grow: bool) -> sp.csr_matrix:
+    """Character n-gram counts of texts, shape (n_texts, len(vocab)), float32."""
+    return _counts(texts, _char_analyzer(char_ngrams), vocab, grow=grow)
+
+
+def count_terms(texts: Sequence[str], vocab: Vocabulary, *, stem: bool, grow: bool) -> sp.csr_matrix:
+    """BM25 word counts of texts (stop words removed), shape (n_texts, len(vocab)), float32."""
+    return _counts(texts, lambda t: tokenize(t, stem=stem), vocab, grow=grow)
+
+
+def _pad_columns(m: sp.csr_matrix, width: int) -> sp.csr_matrix:
+    if m.shape[1] == width:
+        return m
+    return sp.csr_matrix((m.data, m.indices, m.indptr), shape=(m.shape[0], width))
+
+
+def _df(counts: sp.csr_matrix, width: int) -> np.ndarray:
+    return np.bincount(counts.indices, minlength=width).astype(np.int64)
+
+
+@dataclass
+class LexicalStats:
+    """Corpus statistics of the live items: vocabularies, document frequencies, size, total length.
+
+    Kept exact under updates: :meth:`add` and :meth:`remove` take the counts of the items
+    added or removed.
+    """
+
+    char_vocab: Vocabulary = field(default_factory=Vocabulary)
+    bm25_vocab: Vocabulary = field(default_factory=Vocabulary)
+    char_df: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    bm25_df: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    n_docs: int = 0
+    total_len: float = 0.0
+
+    def _grow(self) -> None:
+        self.char_df = np.pad(self.char_df, (0, len(self.char_vocab) - len(self.char_df)))
+        self.bm25_df = np.pad(self.bm25_df, (0, len(self.bm25_vocab) - len(self.bm25_df)))
+
+    def add(self, char_counts: sp.csr_matrix, bm25_counts: sp.csr_matrix) -> None:
+        self._grow()
+        self.char_df += _df(char_counts, len(self.char_df))
+        self.bm25_df += _df(bm25_counts, len(self.bm25_df))
+        self.n_docs += char_counts.shape[0]
+        self.total_len += float(bm25_counts.sum())
+
+    def remove(self, char_counts: sp.csr_matrix, bm25_counts: sp.csr_matrix) -> None:
+        self._grow()
+        self.char_df -= _df(char_counts, len(self.char_df))
+        self.bm25_df -= _df(bm25_counts, len(self.bm25_df))
+        self.n_docs -= char_counts.shape[0]
+        self.total_len -= float(bm25_counts.sum())
+        if self.n_docs < 0 or (self.char_df < 0).any() or (self.bm25_df < 0).any():
+            raise ValueError("lexical statistics went negative: removed items that were not counted")
+
+    def copy(self) -> LexicalStats:
+        return LexicalStats(self.char_vocab.copy(), self.bm25_vocab.copy(), self.char_df.copy(),
+                            self.bm25_df.copy(), self.n_docs, self.total_len)
+
+
 class LexicalIndex:
-    """Character n-gram TF-IDF and word BM25 over a fixed list of texts.
+    """Character n-gram TF-IDF and word BM25 over the live items.
 
     Parameters
     ----------
@@ -53,76 +184,115 @@ class LexicalIndex:
                 "bm25_b": self.bm25_b, "stopwords": len(STOPWORDS), "char_analyzer": "char_wb",
                 "char_sublinear_tf": True}
 
-    # --------------------------------------------------------------- build
-    def fit(self, texts: Sequence[str]) -> "LexicalIndex":
-        """Build both channels from normalised texts."""
-        from sklearn.feature_extraction.text import TfidfVectorizer
+    @classmethod
+    def from_settings(cls, settings: dict) -> LexicalIndex:
+        return cls(char_ngrams=tuple(settings["char_ngrams"]), stem=bool(settings["stem"]),
+                   bm25_k1=float(settings["bm25_k1"]), bm25_b=float(settings["bm25_b"]))
 
-        texts = list(texts)
-        self.vectorizer_ = TfidfVectorizer(analyzer="char_wb", ngram_range=self.char_ngrams,
-                                           sublinear_tf=True, lowercase=False, dtype=np.float32)
-        self.char_matrix_ = self.vectorizer_.fit_transform(texts).tocsr()
-        self._fit_bm25([tokenize(t, stem=self.stem) for t in texts])
-        self.n_docs_ = len(texts)
+    # --------------------------------------------------------------- build
+    def count(self, texts: Sequence[str], stats: LexicalStats, *, grow: bool = True
+              ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """Character n-gram and word counts of normalised texts over ``stats``' vocabularies."""
+        char = count_char_ngrams(texts, stats.char_vocab, self.char_ngrams, grow=grow)
+        words = count_terms(texts, stats.bm25_vocab, stem=self.stem, grow=grow)
+        return char, words
+
+    def fit(self, texts: Sequence[str]) -> LexicalIndex:
+        """Build both channels from normalised texts."""
+        stats = LexicalStats()
+        char, words = self.count(list(texts), stats)
+        stats.add(char, words)
+        return self.set_counts(stats, char, words)
+
+    def set_counts(self, stats: LexicalStats, char_counts: sp.csr_matrix, bm25_counts: sp.csr_matrix
+                   ) -> LexicalIndex:
+        """Install the live items' counts (rows in item order) and derive every weight."""
+        n = char_counts.shape[0]
+        if bm25_counts.shape[0] != n or n != stats.n_docs:
+            raise ValueError(f"lexical counts disagree: {n} char rows, {bm25_counts.shape[0]} word rows, "
+                             f"{stats.n_docs} documents in the statistics")
+        self.stats_ = stats
+        self.char_counts_ = _pad_columns(char_counts.tocsr(), len(stats.char_vocab))
+        self.bm25_counts_ = _pad_columns(bm25_counts.tocsr(), len(stats.bm25_vocab))
+        self.n_docs_ = n
+        self._derive()
         return self
 
-    def _fit_bm25(self, corpus_tokens: list[list[str]]) -> None:
-        vocab: dict[str, int] = {}
-        rows, cols = [], []
-        for i, toks in enumerate(corpus_tokens):
-            for t in toks:
-                rows.append(i)
-                cols.append(vocab.setdefault(t, len(vocab)))
-        n = len(corpus_tokens)
-        tf = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(n, max(len(vocab), 1)))
-        tf.sum_duplicates()
-        doc_len = np.asarray(tf.sum(axis=1)).ravel()
-        avg = doc_len.mean() if n else 1.0
-        df = np.bincount(tf.indices, minlength=tf.shape[1]).astype(np.float32)
-        idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)  # Lucene's BM25 idf
-        # BM25 term weights per (doc, term): idf * tf*(k1+1) / (tf + k1*(1-b+b*len/avg))
-        k1, b = self.bm25_k1, self.bm25_b
-        denom = tf.data + k1 * (1 - b + b * np.repeat(doc_len / avg, np.diff(tf.indptr)))
-        weights = tf.copy()
-        weights.data = (tf.data * (k1 + 1) / denom * idf[tf.indices]).astype(np.float32)
-        self.bm25_vocab_ = vocab
+    def _derive(self) -> None:
+        st = self.stats_
+        n = np.float32(st.n_docs)
+        # Character TF-IDF exactly as scikit-learn's TfidfVectorizer(sublinear_tf=True, smooth_idf=True).
+        df = st.char_df.astype(np.float32)
+        with np.errstate(divide="ignore"):
+            idf = np.log(np.float32(n + 1) / (df + np.float32(1.0))).astype(np.float32) + np.float32(1.0)
+        self.char_live_ = st.char_df > 0
+        self.char_idf_ = np.where(self.char_live_, idf, np.float32(0.0)).astype(np.float32)
+        self.char_matrix_ = self._tfidf(self.char_counts_)
+        # BM25 term weights per (doc, term): idf * tf*(k1+1) / (tf + k1*(1-b+b*len/avg)), Lucene's idf.
+        tf = self.bm25_counts_
+        doc_len = np.asarray(tf.sum(axis=1), dtype=np.float32).ravel()
+        avg = np.float32(st.total_len / st.n_docs) if st.n_docs else np.float32(1.0)
+        bdf = st.bm25_df.astype(np.float32)
+        self.bm25_live_ = st.bm25_df > 0
+        self.bm25_idf_ = np.log(np.float32(1.0) + (n - bdf + np.float32(0.5)) / (bdf + np.float32(0.5))
+                                ).astype(np.float32)
+        k1, b = np.float32(self.bm25_k1), np.float32(self.bm25_b)
+        denom = tf.data + k1 * (np.float32(1) - b + b * np.repeat(doc_len / max(avg, np.float32(1e-9)),
+                                                                  np.diff(tf.indptr)))
+        weights = sp.csr_matrix((tf.data * (k1 + np.float32(1)) / denom * self.bm25_idf_[tf.indices],
+                                 tf.indices, tf.indptr), shape=tf.shape, dtype=np.float32)
+        self.bm25_doc_ = weights  # (docs, terms)
         self.bm25_matrix_ = weights.T.tocsr()  # (terms, docs) for fast query lookups
-        self.bm25_idf_ = idf
 
-    def _check(self) -> None:
+    def _tfidf(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        from sklearn.preprocessing import normalize
+
+        x = sp.csr_matrix(counts, dtype=np.float32, copy=True)
+        keep = self.char_live_[x.indices]
+        if not keep.all():  # terms no live item has: as if never seen
+            x.data[~keep] = 0
+            x.eliminate_zeros()
+        np.log(x.data, x.data)
+        x.data += np.float32(1.0)
+        x.data *= self.char_idf_[x.indices]
+        return normalize(x, norm="l2", copy=False).tocsr()
+
+    def check(self) -> None:
+        """Raise :class:`NotBuiltError` unless fitted."""
         if not hasattr(self, "char_matrix_"):
-            from ..errors import NotBuiltError
             raise NotBuiltError("LexicalIndex is not fitted; call fit(texts) first")
 
     # --------------------------------------------------------------- score
-    def char_scores(self, queries: Sequence[str]) -> sp.csr_matrix:
-        """Cosine of character n-gram TF-IDF vectors, sparse (n_queries, n_docs)."""
-        self._check()
-        q = self.vectorizer_.transform(list(queries))
-        return (q @ self.char_matrix_.T).tocsr()
-
     def char_vectors(self, texts: Sequence[str]) -> sp.csr_matrix:
         """L2-normalised character n-gram TF-IDF vectors of texts, sparse (n_texts, n_ngrams)."""
-        self._check()
-        return self.vectorizer_.transform(list(texts)).tocsr()
+        self.check()
+        counts = count_char_ngrams(list(texts), self.stats_.char_vocab, self.char_ngrams, grow=False)
+        return self._tfidf(_pad_columns(counts, len(self.char_idf_)))
 
     def item_char_matrix(self) -> sp.csr_matrix:
-        """The indexed documents' character TF-IDF vectors, sparse (n_docs, n_ngrams)."""
-        self._check()
+        """The items' character TF-IDF vectors, sparse (n_docs, n_ngrams)."""
+        self.check()
         return self.char_matrix_
 
+    def char_scores(self, queries: Sequence[str]) -> sp.csr_matrix:
+        """Cosine of character n-gram TF-IDF vectors, sparse (n_queries, n_docs)."""
+        return (self.char_vectors(queries) @ self.char_matrix_.T).tocsr()
+
     def query_terms(self, query: str) -> list[str]:
-        """The query's BM25 terms that occur in the catalogue."""
-        return [t for t in dict.fromkeys(tokenize(query, stem=self.stem)) if t in self.bm25_vocab_]
+        """The query's BM25 terms that occur in the live items."""
+        ids = self.stats_.bm25_vocab.ids
+        return [t for t in dict.fromkeys(tokenize(query, stem=self.stem))
+                if t in ids and self.bm25_live_[ids[t]]]
 
     def bm25_scores(self, queries: Sequence[str]) -> sp.csr_matrix:
         """BM25 scores, sparse (n_queries, n_docs); a term repeated in a query counts once."""
-        self._check()
+        self.check()
         rows, cols = [], []
+        ids = self.stats_.bm25_vocab.ids
         for i, q in enumerate(queries):
             for t in self.query_terms(q):
                 rows.append(i)
-                cols.append(self.bm25_vocab_[t])
+                cols.append(ids[t])
         qm = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)),
                            shape=(len(queries), self.bm25_matrix_.shape[0]))
         return (qm @ self.bm25_matrix_).tocsr()
@@ -142,11 +312,11 @@ class LexicalIndex:
         Dividing by it makes BM25 comparable across queries (0 = no term
         matched, near 1 = every term matched strongly).
         """
-        self._check()
+        self.check()
+        ids = self.stats_.bm25_vocab.ids
         out = np.empty(len(queries), np.float32)
         for i, q in enumerate(queries):
-            terms = self.query_terms(q)
-            out[i] = sum(self.bm25_idf_[self.bm25_vocab_[t]] for t in terms) * (self.bm25_k1 + 1)
+            out[i] = sum(self.bm25_idf_[ids[t]] for t in self.query_terms(q)) * (self.bm25_k1 + 1)
         return np.maximum(out, 1e-9)
 
     def coverage(self, queries: Sequence[str], indices: np.ndarray) -> dict[str, np.ndarray]:
@@ -169,11 +339,11 @@ class LexicalIndex:
             is not penalised for its extra words, so the values mean the same
             for short commodity titles and long catalogue entries.
         """
-        self._check()
+        self.check()
         indices = np.asarray(indices)
-        q_char = self.vectorizer_.transform(list(queries))
+        q_char = self.char_vectors(list(queries))
         q_char = q_char.multiply(q_char).tocsr()
-        doc_terms = self._doc_terms()
+        ids = self.stats_.bm25_vocab.ids
         char_cov = np.full(indices.shape, np.nan, np.float32)
         term_cov = np.full(indices.shape, np.nan, np.float32)
         for i, q in enumerate(queries):
@@ -184,65 +354,11 @@ class LexicalIndex:
             docs = self.char_matrix_[rows[ok]]
             docs.data = np.ones_like(docs.data)
             char_cov[i, ok] = np.asarray(docs @ q_char[i].T.toarray()).ravel()
-            terms = [self.bm25_vocab_[t] for t in self.query_terms(q)]
+            terms = [ids[t] for t in self.query_terms(q)]
             if terms:
                 idf = self.bm25_idf_[terms]
-                present = doc_terms[rows[ok]][:, terms].toarray() > 0
+                present = self.bm25_doc_[rows[ok]][:, terms].toarray() > 0
                 term_cov[i, ok] = present @ idf / idf.sum()
             else:
                 term_cov[i, ok] = 0.0
         return {"char_cov": char_cov, "term_cov": term_cov}
-
-    def _doc_terms(self) -> sp.csr_matrix:
-        if getattr(self, "_doc_terms_cache", None) is None:
-            self._doc_terms_cache = self.bm25_matrix_.T.tocsr()
-        return self._doc_terms_cache
-
-    # ----------------------------------------------------------- persist
-    def writers(self) -> dict:
-        """File name -> function writing that file, for an index folder. No pickle."""
-        self._check()
-        char_vocab = {k: int(v) for k, v in self.vectorizer_.vocabulary_.items()}
-
-        def json_writer(obj):
-            return lambda path: Path(path).write_text(json.dumps(obj, ensure_ascii=False), encoding="utf-8")
-
-        def npy_writer(arr):
-            def write(path):
-                with open(path, "wb") as fh:
-                    np.save(fh, arr, allow_pickle=False)
-            return write
-
-        def npz_writer(mat):
-            def write(path):
-                with open(path, "wb") as fh:
-                    sp.save_npz(fh, mat, compressed=False)
-            return write
-
-        return {
-            "lexical_char_vocab.json": json_writer(char_vocab),
-            "lexical_char_idf.npy": npy_writer(self.vectorizer_.idf_.astype(np.float32)),
-            "lexical_char_matrix.npz": npz_writer(self.char_matrix_),
-            "lexical_bm25_vocab.json": json_writer(self.bm25_vocab_),
-            "lexical_bm25_idf.npy": npy_writer(self.bm25_idf_),
-            "lexical_bm25_matrix.npz": npz_writer(self.bm25_matrix_),
-        }
-
-    @classmethod
-    def load(cls, folder: Path, settings: dict) -> "LexicalIndex":
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
-        folder = Path(folder)
-        obj = cls(char_ngrams=tuple(settings["char_ngrams"]), stem=settings["stem"],
-                  bm25_k1=settings["bm25_k1"], bm25_b=settings["bm25_b"])
-        vocab = json.loads((folder / "lexical_char_vocab.json").read_text(encoding="utf-8"))
-        vec = TfidfVectorizer(analyzer="char_wb", ngram_range=obj.char_ngrams, sublinear_tf=True,
-                              lowercase=False, dtype=np.float32, vocabulary=vocab)
-        vec.idf_ = np.load(folder / "lexical_char_idf.npy", allow_pickle=False).astype(np.float32)
-        obj.vectorizer_ = vec
-        obj.char_matrix_ = sp.load_npz(folder / "lexical_char_matrix.npz").tocsr()
-        obj.bm25_vocab_ = json.loads((folder / "lexical_bm25_vocab.json").read_text(encoding="utf-8"))
-        obj.bm25_matrix_ = sp.load_npz(folder / "lexical_bm25_matrix.npz").tocsr()
-        obj.bm25_idf_ = np.load(folder / "lexical_bm25_idf.npy", allow_pickle=False)
-        obj.n_docs_ = obj.char_matrix_.shape[0]
-        return obj

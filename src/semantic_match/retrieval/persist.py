@@ -1,42 +1,49 @@
 """Saving a built :class:`Matcher` to an index folder and loading it back.
 
-What goes into the folder (manifest settings, the dense index, the lexical
-channels, the item table) is decided here; how a folder is written and read
-safely is :mod:`.store`'s job.
+What a commit records and how segments map to the matcher's items is decided here; the
+crash- and concurrency-safe folder protocol is :mod:`.folder`'s job, the files of one segment
+:mod:`.segments`'.
 """
 from __future__ import annotations
 
 import datetime as _dt
 import logging
 import os
+import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from ..errors import EncoderMismatchError, IndexFormatError, InputError
 from ..io.catalog import Catalog
-from ..io.frames import parquet_safe
 from ..text.normalize import NORMALIZER_VERSION
 from ..version import __version__
 from .calibration import Calibration
 from .dense import DenseIndex
 from .encoders import Encoder, encoder_from_identity, get_encoder
-from .lexical import LexicalIndex
-from .store import FORMAT, FORMAT_VERSION, read_manifest, write_folder
+from .folder import (COMMIT_DATA_RE, SEGMENT_RE, FolderWriter, Snapshot, check_target, clean_scratch,
+                     is_index_folder, open_snapshot, writer_lock)
+from .legacy import LEGACY_FILES, is_legacy_folder, read_legacy, read_legacy_manifest
+from .lexical import LexicalIndex, LexicalStats
+from .segments import (TEXT_COLUMN, SegmentData, read_segment, read_stats, read_tombstones, segment_files,
+                       stats_files, write_segment, write_stats)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .matcher import Matcher
 
-__all__ = ["index_manifest", "save_index", "load_index", "encoder_differences", "TEXT_COLUMN",
-           "RANKING_OVERRIDES"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "index_manifest", "save_index", "load_index", "read_info",
+           "encoder_differences", "RANKING_OVERRIDES", "TEXT_COLUMN"]
 
 logger = logging.getLogger(__name__)
 
-#: Column of items.parquet holding each item's normalised text.
-TEXT_COLUMN = "__text__"
+FORMAT = "semantic_match.index"
+FORMAT_VERSION = 2
 #: Ranking settings a caller may override when loading a saved index.
 RANKING_OVERRIDES = ("mode", "weights", "fusion", "rrf_k", "calibration")
+_TOMB_RE = re.compile(r"c-\d{6}/tomb-seg-\d{6}-[0-9a-f]{8}\.npy")
 
 
 def encoder_differences(saved: dict, current: dict) -> list[str]:
@@ -50,7 +57,7 @@ def encoder_differences(saved: dict, current: dict) -> list[str]:
 
 
 def index_manifest(m: Matcher) -> dict:
-    """The settings a saved index records (without file checksums)."""
+    """The settings a saved index records (its commit, without segments and checksums)."""
     cat = m.catalog_
     return {
         "format": FORMAT,
@@ -74,20 +81,111 @@ def index_manifest(m: Matcher) -> dict:
     }
 
 
-def save_index(m: Matcher, folder: str | os.PathLike, *, overwrite: bool = True) -> Path:
-    """Write a built matcher's index folder atomically (see :meth:`Matcher.save`)."""
-    items = m.catalog_.items.copy()
-    items[TEXT_COLUMN] = m.catalog_.texts
-    items = parquet_safe(items)
+def save_index(m: Matcher, folder: str | os.PathLike, *, overwrite: bool = True, crash_at: str | None = None) -> Path:
+    """Publish a built matcher as a new commit of ``folder`` (one segment holding every item)."""
+    folder = Path(folder)
+    check_target(folder, overwrite=overwrite)
+    legacy = is_legacy_folder(folder)
+    lex = m.lexical_
+    seg = SegmentData(name="", items=m.catalog_.items, texts=m.catalog_.texts, vectors=m.vectors_,
+                      char_counts=lex.char_counts_, bm25_counts=lex.bm25_counts_)
+    with FolderWriter.open(folder) as w:
+        seg.name, seg_path = w.new_segment()
+        write_segment(seg_path, seg)
+        data_dir, data_path = w.commit_data()
+        write_stats(data_path, lex.stats_)
+        commit = {
+            **index_manifest(m),
+            "stats": {"dir": data_dir, "n_docs": lex.stats_.n_docs, "total_len": lex.stats_.total_len},
+            "segments": [{"name": seg.name, "rows": seg.rows, "deleted": 0, "tombstones": None}],
+        }
+        w.publish(commit, crash_at=crash_at)
+        if legacy:
+            for name in LEGACY_FILES:  # the 0.1.0 files this library wrote; never anything else
+                path = folder / name
+                if path.is_file() and not path.is_symlink():
+                    path.unlink()
+    return folder
 
-    def write_items(path: Path) -> None:
-        items.to_parquet(path, index=False)
 
-    writers = {"items.parquet": write_items}
-    if m.dense_ is not None:
-        writers["dense.faiss"] = m.dense_.save
-    writers.update(m.lexical_.writers())
-    return write_folder(folder, writers, index_manifest(m), overwrite=overwrite)
+# ------------------------------------------------------------------ reading
+def _need(cond: bool, folder: Path, what: str) -> None:
+    if not cond:
+        raise IndexFormatError(f"index '{folder}': its commit {what}; rebuild the index")
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _check_commit(folder: Path, c: dict) -> None:
+    """Every field the loader relies on, with a one-line reason when one is off."""
+    _need(c.get("format") == FORMAT, folder, "is not of format 'semantic_match.index'")
+    _need(c.get("format_version") == FORMAT_VERSION, folder,
+          f"has format version {c.get('format_version')!r}; this library ({__version__}) reads 1 and 2")
+    enc, dim, dense = c.get("encoder"), c.get("dim"), c.get("dense")
+    _need(enc is None or (isinstance(enc, dict) and isinstance(enc.get("model"), str)), folder,
+          "has a malformed 'encoder'")
+    _need((enc is None and dim is None and dense is None)
+          or (enc is not None and _is_int(dim) and dim > 0 and isinstance(dense, dict)
+              and isinstance(dense.get("factory"), str)), folder,
+          "has inconsistent 'encoder', 'dim' and 'dense' entries")
+    cat = c.get("catalog")
+    _need(isinstance(cat, dict) and isinstance(cat.get("id_col"), str)
+          and isinstance(cat.get("text_cols"), list) and cat["text_cols"]
+          and all(isinstance(t, str) for t in cat["text_cols"])
+          and isinstance(cat.get("meta_cols"), list) and all(isinstance(t, str) for t in cat["meta_cols"]),
+          folder, "has a malformed 'catalog'")
+    lex = c.get("lexical")
+    _need(isinstance(lex, dict) and isinstance(lex.get("char_ngrams"), list) and len(lex["char_ngrams"]) == 2
+          and all(_is_int(v) and v > 0 for v in lex["char_ngrams"]) and isinstance(lex.get("stem"), bool)
+          and all(isinstance(lex.get(k), (int, float)) for k in ("bm25_k1", "bm25_b")), folder,
+          "has malformed 'lexical' settings")
+    rk = c.get("ranking")
+    _need(isinstance(rk, dict) and isinstance(rk.get("mode"), str) and isinstance(rk.get("fusion"), str)
+          and isinstance(rk.get("weights"), dict) and _is_int(rk.get("rrf_k")), folder,
+          "has malformed 'ranking' settings")
+    _need(c.get("calibration") is None or isinstance(c["calibration"], dict), folder, "has a malformed 'calibration'")
+    st = c.get("stats")
+    _need(isinstance(st, dict) and isinstance(st.get("dir"), str) and COMMIT_DATA_RE.fullmatch(st["dir"])
+          and _is_int(st.get("n_docs")) and isinstance(st.get("total_len"), (int, float)), folder,
+          "has malformed 'stats'")
+    segs = c.get("segments")
+    _need(isinstance(segs, list), folder, "has no list of segments")
+    names = set()
+    live = 0
+    for s in segs:
+        _need(isinstance(s, dict) and isinstance(s.get("name"), str) and SEGMENT_RE.fullmatch(s["name"])
+              and _is_int(s.get("rows")) and s["rows"] >= 0 and _is_int(s.get("deleted"))
+              and 0 <= s["deleted"] <= s["rows"], folder, "has a malformed segment entry")
+        tomb = s.get("tombstones")
+        _need((tomb is None and s["deleted"] == 0) or (isinstance(tomb, str) and _TOMB_RE.fullmatch(tomb)
+                                                        and tomb.endswith(f"tomb-{s['name']}.npy")),
+              folder, f"has malformed tombstones for segment {s['name']}")
+        _need(s["name"] not in names, folder, f"names segment {s['name']} twice")
+        names.add(s["name"])
+        live += s["rows"] - s["deleted"]
+    _need(_is_int(c.get("n_items")) and c["n_items"] == live == st["n_docs"], folder,
+          f"counts {c.get('n_items')!r} items but its segments hold {live} live rows and its statistics "
+          f"{st.get('n_docs')!r}")
+
+
+def expected_files(folder: Path):
+    """The commit -> file set rule :func:`open_snapshot` enforces."""
+    def rule(commit: dict) -> set[str]:
+        _check_commit(folder, commit)
+        files = stats_files(commit["stats"]["dir"])
+        for s in commit["segments"]:
+            files |= segment_files(s["name"], dense=commit["encoder"] is not None)
+            if s["tombstones"]:
+                files.add(s["tombstones"])
+        return files
+    return rule
+
+
+def _small(rel: str) -> bool:
+    # Vectors are memory-mapped from the verified descriptor; everything else is parsed from its bytes.
+    return not rel.endswith("/vectors.npy")
 
 
 def _check_encoder(folder: Path, saved: dict, encoder: str | os.PathLike | Encoder | None) -> Encoder:
@@ -104,6 +202,65 @@ def _check_encoder(folder: Path, saved: dict, encoder: str | os.PathLike | Encod
     return enc
 
 
+def _live(seg: SegmentData, dead: np.ndarray | None) -> SegmentData:
+    if dead is None or not len(dead):
+        return seg
+    keep = np.ones(seg.rows, dtype=bool)
+    keep[dead] = False
+    pos = np.flatnonzero(keep)
+    return SegmentData(name=seg.name, items=seg.items.iloc[pos].reset_index(drop=True),
+                       texts=[seg.texts[i] for i in pos],
+                       vectors=None if seg.vectors is None else np.asarray(seg.vectors[pos]),
+                       char_counts=seg.char_counts[pos], bm25_counts=seg.bm25_counts[pos])
+
+
+def read_commit(folder: Path) -> tuple[dict, list[SegmentData], LexicalStats]:
+    """The live commit, its segments (removed rows dropped) and its lexical statistics, verified."""
+    snap: Snapshot = open_snapshot(folder, expected_files(folder), keep_bytes=_small)
+    try:
+        c = snap.commit
+        stats = read_stats(snap, c["stats"]["dir"], c["stats"])
+        segments = []
+        for s in c["segments"]:
+            seg = read_segment(snap, s["name"], s["rows"], dim=c["dim"], stats=stats)
+            dead = read_tombstones(snap, s["tombstones"], s["rows"]) if s["tombstones"] else None
+            if (0 if dead is None else len(dead)) != s["deleted"]:
+                raise IndexFormatError(f"index '{folder}': segment {s['name']} lists {s['deleted']} removed rows "
+                                       f"but its tombstones hold {0 if dead is None else len(dead)}")
+            segments.append(_live(seg, dead))
+        return c, segments, stats
+    finally:
+        snap.close()
+
+
+def read_info(folder: str | os.PathLike, *, verify: bool = True) -> dict:
+    """An index's commit (format 2) or manifest (format 1), verified unless ``verify=False``."""
+    folder = Path(folder)
+    if not folder.exists():
+        raise FileNotFoundError(f"index folder not found: '{folder}'; build one with `semantic-match index` "
+                                f"or Matcher.save()")
+    if is_legacy_folder(folder):
+        return read_legacy(folder)[0] if verify else read_legacy_manifest(folder)
+    if not is_index_folder(folder):
+        raise IndexFormatError(f"'{folder}' is not a semantic_match index: it has no CURRENT file")
+    if verify:
+        return read_commit(folder)[0]
+    snap = open_snapshot(folder, lambda c: set(c.get("files", {})), keep_bytes=lambda rel: False)
+    snap.close()
+    return snap.commit
+
+
+def _catalog(cat_info: dict, items: pd.DataFrame, texts: list[str], folder: Path) -> Catalog:
+    cols = [cat_info["id_col"], *cat_info["text_cols"], *cat_info["meta_cols"]]
+    missing = [c for c in cols if c not in items.columns]
+    if missing:
+        raise IndexFormatError(f"index '{folder}': the item table lacks the columns {missing[:5]} its commit "
+                               f"names; rebuild the index")
+    return Catalog(items=items[cols].reset_index(drop=True), id_col=cat_info["id_col"],
+                   text_cols=tuple(cat_info["text_cols"]), meta_cols=tuple(cat_info["meta_cols"]), texts=texts,
+                   source=cat_info.get("source"))
+
+
 def load_index(cls: type[Matcher], folder: str | os.PathLike, *, encoder: str | os.PathLike | Encoder | None = None,
                show_progress: bool | None = None, batch_size: int = 64, **ranking) -> Matcher:
     """Read an index folder into a new matcher of class ``cls`` (see :meth:`Matcher.load`)."""
@@ -112,41 +269,75 @@ def load_index(cls: type[Matcher], folder: str | os.PathLike, *, encoder: str | 
         raise InputError(f"unexpected argument(s) {unknown} for Matcher.load; ranking settings that can be "
                          f"overridden are {list(RANKING_OVERRIDES)}")
     folder = Path(folder)
-    manifest = read_manifest(folder)
-    saved = manifest["encoder"]
-    enc = dense = None
-    if saved is not None:
-        enc = _check_encoder(folder, saved, encoder)
-        dense = DenseIndex.load(folder / "dense.faiss", factory=manifest["dense"]["factory"])
-    items = pd.read_parquet(folder / "items.parquet")
-    n = manifest["n_items"]
-    if len(items) != n or (dense is not None and (dense.ntotal != n or dense.dim != manifest["dim"]
-                                                  or enc.dim != dense.dim)):
-        raise IndexFormatError(f"index '{folder}' is inconsistent: manifest says {n} items of dim "
-                               f"{manifest['dim']}, files hold {len(items)} rows"
-                               + (f" and {dense.ntotal} vectors of dim {dense.dim}" if dense else "")
+    if not folder.exists():
+        raise FileNotFoundError(f"index folder not found: '{folder}'; build one with `semantic-match index` "
+                                f"or Matcher.save()")
+    if is_legacy_folder(folder):
+        manifest, items, vectors = read_legacy(folder)
+        lex = LexicalIndex.from_settings(manifest["lexical"])
+        texts = items.pop(TEXT_COLUMN).astype(str).tolist()
+        lex.fit(texts)
+    else:
+        if not is_index_folder(folder):
+            raise IndexFormatError(f"'{folder}' is not a semantic_match index: it has no CURRENT file")
+        manifest, segments, stats = read_commit(folder)
+        lex = LexicalIndex.from_settings(manifest["lexical"])
+        items = pd.concat([s.items for s in segments], ignore_index=True) if segments else pd.DataFrame()
+        texts = [t for s in segments for t in s.texts]
+        vectors = None
+        if manifest["encoder"] is not None:
+            parts = [s.vectors for s in segments]
+            vectors = parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else \
+                np.zeros((0, manifest["dim"]), np.float32)
+        lex.set_counts(stats, sp.vstack([s.char_counts for s in segments]).tocsr() if segments else
+                       sp.csr_matrix((0, len(stats.char_vocab)), dtype=np.float32),
+                       sp.vstack([s.bm25_counts for s in segments]).tocsr() if segments else
+                       sp.csr_matrix((0, len(stats.bm25_vocab)), dtype=np.float32))
+    n = manifest["n_items"] if "n_items" in manifest else len(items)
+    if len(items) != n or (vectors is not None and vectors.shape != (n, manifest["dim"])):
+        raise IndexFormatError(f"index '{folder}' is inconsistent: it says {n} items of dim {manifest.get('dim')}, "
+                               f"its files hold {len(items)} rows"
+                               + (f" and vectors of shape {vectors.shape}" if vectors is not None else "")
                                + "; rebuild the index")
+    enc = dense = None
+    if manifest.get("encoder") is not None:
+        enc = _check_encoder(folder, manifest["encoder"], encoder)
+        if enc.dim != manifest["dim"]:
+            raise IndexFormatError(f"index '{folder}' holds vectors of dim {manifest['dim']}, its encoder gives "
+                                   f"{enc.dim}; rebuild the index")
+        dense = DenseIndex(manifest["dim"], factory="Flat")
+        if len(vectors):
+            dense.add(np.asarray(vectors, dtype=np.float32))
     if manifest.get("normalizer_version") != NORMALIZER_VERSION:
         logger.warning("index '%s' was built with text normaliser v%s, this library has v%s; "
                        "rebuild it for identical ranking", folder, manifest.get("normalizer_version"),
                        NORMALIZER_VERSION)
-    cat_info = manifest["catalog"]
-    texts = items.pop(TEXT_COLUMN).tolist()
-    catalog = Catalog(items=items, id_col=cat_info["id_col"], text_cols=tuple(cat_info["text_cols"]),
-                      meta_cols=tuple(cat_info["meta_cols"]), texts=texts, source=cat_info.get("source"))
+    catalog = _catalog(manifest["catalog"], items, texts, folder)
     rk = manifest["ranking"]
-    lex = manifest["lexical"]
     cal = ranking.get("calibration")
     if cal is None and manifest.get("calibration"):
-        cal = Calibration.from_dict(manifest["calibration"])
+        try:
+            cal = Calibration.from_dict(manifest["calibration"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise IndexFormatError(f"index '{folder}': its calibration is malformed ({exc}); rebuild the index") from None
     obj = cls(encoder=enc, mode=ranking.get("mode", rk["mode"]),
               weights=ranking.get("weights", rk["weights"]), fusion=ranking.get("fusion", rk["fusion"]),
-              rrf_k=ranking.get("rrf_k", rk["rrf_k"]), char_ngrams=tuple(lex["char_ngrams"]),
-              stem=lex["stem"], calibration=cal, batch_size=batch_size, show_progress=show_progress,
-              index_factory=manifest["dense"]["factory"] if manifest.get("dense") else "Flat")
+              rrf_k=ranking.get("rrf_k", rk["rrf_k"]), char_ngrams=lex.char_ngrams,
+              stem=lex.stem, calibration=cal, batch_size=batch_size, show_progress=show_progress)
     if obj.mode != "lexical" and enc is None:
         raise InputError(f"index '{folder}' was built without an encoder (lexical mode); it cannot "
                          f"rank in mode {obj.mode!r}")
-    obj.set_index(catalog=catalog, encoder=enc, dense=dense, lexical=LexicalIndex.load(folder, lex))
+    obj.set_index(catalog=catalog, encoder=enc, dense=dense, lexical=lex)
     obj.manifest_ = manifest
+    _clean_after_crash(folder)
     return obj
+
+
+def _clean_after_crash(folder: Path) -> None:
+    """Best effort: a reader that finds no writer active removes scratch left by a crashed one."""
+    try:
+        with writer_lock(folder, blocking=False) as got:
+            if got:
+                clean_scratch(folder)
+    except OSError:  # a read-only folder: leave it to the next writer
+        pass
