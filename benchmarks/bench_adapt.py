@@ -50,7 +50,7 @@ def main() -> None:
 
     if not args.skip_train:
         t0 = time.perf_counter()
-        res = adapt_encoder(kbki, id_col="kode", text_cols=["judul"], needs=needs, needs_text_cols=["item", "spec"],
+        res = adapt_encoder(kbki, id_col="kode", text_cols=["judul"], needs=needs, need_text_cols=["item", "spec"],
                             exclude_needs=eval_texts, out=out, max_pairs=args.max_pairs, epochs=args.epochs,
                             seed=0, overwrite=True, show_progress=False)
         total = time.perf_counter() - t0

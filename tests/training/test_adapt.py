@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 
 from semantic_match import EncoderMismatchError, InputError, Matcher, SentenceTransformerEncoder
-from semantic_match.training.adapt import adapt_encoder, weak_pairs
 from semantic_match.io.catalog import load_catalog
+from semantic_match.training.adapt import adapt_encoder, weak_pairs
+from tests.training.support import assert_readable_by_others, umask
 
 pytestmark = pytest.mark.slow
 
@@ -32,8 +33,10 @@ def adapted(tmp_path_factory, minilm_path):
                  "Pompa air irigasi 3 inch", "Keripik pisang coklat", "Hand tractor roda dua"],
     })
     out = tmp_path_factory.mktemp("adapt") / "model"
-    res = adapt_encoder(small, id_col="kode", text_cols=["nama"], pairs=PAIRS, base=minilm_path, out=out,
-                        epochs=4, batch_size=4, learning_rate=1e-4, holdout=0.25, seed=0, show_progress=False)
+    # umask 022, the common default: the folder must then be readable by everyone
+    with umask(0o022):
+        res = adapt_encoder(small, id_col="kode", text_cols=["nama"], pairs=PAIRS, base=minilm_path, out=out,
+                            epochs=4, batch_size=4, learning_rate=1e-4, holdout=0.25, seed=0, show_progress=False)
     return small, res
 
 
@@ -56,6 +59,12 @@ def test_model_card_and_metadata(adapted):
     assert meta["data"]["pairs_by_source"] == {"labelled": 16}
     assert set(meta["metrics"]) == {"before", "after"}
     assert (res.path / "training_pairs.csv").exists()
+
+
+def test_folder_is_readable_by_others_under_umask_022(adapted):
+    _, res = adapted
+    # the weights file too, although safetensors creates it private (0600)
+    assert_readable_by_others(res.path)
 
 
 def test_adapted_model_indexes_and_manifest_records_it(adapted, tmp_path):
@@ -101,3 +110,18 @@ def test_bad_inputs(small_catalog, tmp_path, minilm_path):
     with pytest.raises(InputError, match="not empty"):
         adapt_encoder(small_catalog, id_col="kode", text_cols=["nama"], pairs=PAIRS, out=tmp_path / "full",
                       base=minilm_path)
+
+
+def test_needs_text_cols_still_works_as_a_deprecated_alias(small_catalog, tmp_path, minilm_path):
+    needs = pd.DataFrame({"item": ["mesin perontok padi", "kopi robusta bubuk", "pompa air irigasi",
+                                   "traktor roda dua", "seminar kit tapis", "keripik pisang"],
+                          "spec": ["power thresher", "lampung barat", "3 inch", "8,5 HP", "tas map", "coklat"]})
+    kwargs = {"id_col": "kode", "text_cols": ["nama", "deskripsi"], "needs": needs, "base": minilm_path,
+              "min_confidence": 0.2, "epochs": 1, "batch_size": 4, "holdout": 0, "seed": 0,
+              "show_progress": False}
+    new = adapt_encoder(small_catalog, out=tmp_path / "new", need_text_cols=["item", "spec"], **kwargs)
+    with pytest.warns(DeprecationWarning, match="use need_text_cols"):
+        old = adapt_encoder(small_catalog, out=tmp_path / "old", needs_text_cols=["item", "spec"], **kwargs)
+    assert len(new.pairs) >= 4
+    pd.testing.assert_frame_equal(old.pairs, new.pairs)
+    np.testing.assert_allclose(old.losses, new.losses, rtol=1e-4)

