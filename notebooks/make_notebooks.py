@@ -101,7 +101,7 @@ rows = []
 for mode in ["dense", "lexical", "hybrid"]:
     m.mode = mode
     m._validate_params()
-    res = evaluate(qrels, matcher=m, needs=test, id_col="eval_id", text_col=["item", "spec"])
+    res = evaluate(qrels, matcher=m, needs=test, id_col="eval_id", text_cols=["item", "spec"])
     rows.append({"mode": mode, **res.summary})
 m.mode = "hybrid"; m._validate_params()
 pd.DataFrame(rows)
@@ -110,7 +110,7 @@ pd.DataFrame(rows)
 For each need: is its best product relevant? Sweep the threshold and look at precision and
 recall of the "no good match" flag.""",
     """
-run = m.match(needs, id_col="eval_id", text_col=["item", "spec"], k=1)
+run = m.match(needs, id_col="eval_id", text_cols=["item", "spec"], k=1)
 graded = qrels.set_index(["need_id", "item_id"])["grade"]
 run["relevant"] = [graded.get((n, i), 0) > 0 for n, i in zip(run["need_id"], run["item_id"])]
 rows = []
@@ -123,14 +123,14 @@ pd.DataFrame(rows)
 """,
     """
 from semantic_match.notebook.plots import plot_score_distribution
-fig = plot_score_distribution(m.match(needs, id_col="eval_id", text_col=["item", "spec"], k=3),
-                              threshold=m.calibration_.threshold)
+fig = plot_score_distribution(m.match(needs, id_col="eval_id", text_cols=["item", "spec"], k=3),
+                              min_confidence=m.calibration_.threshold)
 fig
 """,
     """md:## Inspect failures
 Needs that have a relevant product but where the top result is not one of them.""",
     """
-res = evaluate(qrels, matcher=m, needs=test, id_col="eval_id", text_col=["item", "spec"])
+res = evaluate(qrels, matcher=m, needs=test, id_col="eval_id", text_cols=["item", "spec"])
 fails = res.per_need[(res.per_need["n_relevant"] > 0) & (res.per_need["mrr"] < 1)]
 top = run.set_index("need_id")
 fails.assign(need=fails["need_id"].map(top["need_text"]), top_product=fails["need_id"].map(top["Product Name"]))[
@@ -167,7 +167,7 @@ m = Matcher.from_catalog(DATA / "catalog_lampung.csv", id_col="product_id", text
 """,
     """md:## Shortlists: the best products for every need""",
     """
-shortlist = m.match(needs, id_col="need_id", text_col=["need", "spec"], k=3, keep_cols=["buyer"])
+shortlist = m.match(needs, id_col="need_id", text_cols=["need", "spec"], k=3, keep_cols=["buyer"])
 show(shortlist[shortlist["need_id"].isin(["N001", "N002", "N023"])], matcher=m)
 """,
     """md:## The whole event: scores, schedule, unmet needs""",
@@ -192,10 +192,10 @@ ev.unmet_by_category
 """,
     """
 from semantic_match.notebook.plots import plot_needs_served, plot_score_distribution
-plot_score_distribution(ev.matches, threshold=ev.threshold)
+plot_score_distribution(ev.matches, min_confidence=ev.threshold)
 """,
     """
-plot_needs_served(ev.matches, by="supplier", threshold=ev.threshold, top=15)
+plot_needs_served(ev.matches, by="supplier", min_confidence=ev.threshold, top=15)
 """,
     """md:## Export agendas, workbook and the printable report""",
     """
@@ -206,7 +206,7 @@ sorted(p.name for p in (work / "event").iterdir())
 
 README = """# Notebooks
 
-Stored without outputs; `make test` runs each of them top to bottom (tests/test_notebooks.py).
+Stored without outputs; `make test` runs each of them top to bottom (tests/notebook/test_notebooks.py).
 Regenerate them from `make_notebooks.py` after editing it.
 
 | notebook | what |

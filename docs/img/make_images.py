@@ -72,9 +72,9 @@ def page(body: str) -> str:
 def main() -> None:
     sys.path.insert(0, str(ROOT / "src"))
     from semantic_match import Matcher
-    from semantic_match.display import show
-    from semantic_match.explain import explain_match
-    from semantic_match.plots import plot_catalog_map, plot_needs_served, plot_score_distribution
+    from semantic_match.notebook import show
+    from semantic_match.notebook import explain_match
+    from semantic_match.notebook.plots import plot_catalog_map, plot_needs_served, plot_score_distribution
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", help="a saved index of data/catalog_lampung.csv to reuse")

@@ -8,9 +8,11 @@ import pandas as pd
 import pytest
 
 from semantic_match import InputError, Matcher
+from semantic_match.notebook.columns import key_columns
+from semantic_match.notebook.format import format_percent, format_rupiah
+from semantic_match.notebook.highlight import highlight_terms
+from semantic_match.notebook.view import ResultView, show
 from semantic_match.retrieval.calibration import Calibration
-from semantic_match.notebook.display import (ResultView, format_percent, format_rupiah, highlight_terms, key_columns,
-                                    show)
 
 from tests.support import HashEncoder
 
@@ -41,7 +43,7 @@ def test_html_highlights_matched_terms_case_insensitively(matcher):
     assert re.search(r"<mark[^>]*>Seminar</mark> <mark[^>]*>kit</mark> motif <mark[^>]*>tapis</mark>", html)
 
 
-def test_highlight_terms_matches_normalised_words_and_prefixes():
+def test_highlight_terms_matches_normalized_words_and_prefixes():
     out = highlight_terms("Power Thresher Kap. 1 Ton/Jam, TAPISNYA kita", ["kapasitas", "ton", "tapis", "kit"])
     assert _marked(out) == ["Kap", "Ton", "TAPISNYA"]  # "kit" is too short to match "kita" as a prefix
     assert highlight_terms("Map & <b>", []) == "Map &amp; &lt;b&gt;"
@@ -117,7 +119,7 @@ def test_plain_text_is_readable(matcher):
 def test_match_output_is_grouped_by_need(matcher):
     needs = pd.DataFrame({"id": ["N1", "N2"], "need": ["tas seminar tapis", "mesin perontok padi"],
                           "buyer": ["Dinas Koperasi", "Dinas Pertanian"]})
-    matches = matcher.match(needs, id_col="id", text_col="need", k=2, keep_cols=["buyer"])
+    matches = matcher.match(needs, id_col="id", text_cols="need", k=2, keep_cols=["buyer"])
     view = show(matches, matcher=matcher)
     html = view.to_html()
     assert html.count('class="sm-need"') == 2
@@ -132,10 +134,10 @@ def test_match_output_is_grouped_by_need(matcher):
 
 def test_need_header_flags_no_good_match(matcher):
     matches = matcher.match(["tas seminar tapis", "laptop gaming"], k=2)
-    html = show(matches, threshold=0.999).to_html()
+    html = show(matches, min_confidence=0.999).to_html()
     assert html.count('class="sm-flag"') == 2
-    assert "NO GOOD MATCH" in show(matches, threshold=0.999).to_text()
-    assert 'class="sm-flag"' not in show(matches, threshold=0.0).to_html()
+    assert "NO GOOD MATCH" in show(matches, min_confidence=0.999).to_text()
+    assert 'class="sm-flag"' not in show(matches, min_confidence=0.0).to_html()
 
 
 def test_max_rows_notes_hidden_rows(matcher):
@@ -151,9 +153,13 @@ def test_empty_results_and_bad_input(matcher):
     assert "(no results)" in show(res.iloc[:0]).to_text()
     with pytest.raises(InputError, match="takes the DataFrame"):
         show(["P01"])
-    with pytest.raises(InputError, match=r"missing column\(s\) \['rank'\]"):
+    with pytest.raises(InputError, match=r"the result frame is missing column 'rank'; columns are .*; show\(\) "
+                                         r"takes the DataFrame returned by Matcher.search\(\)"):
         show(res.drop(columns=["rank"]))
-    with pytest.raises(InputError, match=r"columns names 1 column\(s\) not in the results: \['wilayah'\]"):
+    with pytest.raises(InputError, match=r"the result frame is missing column 'wilayah'; columns are .*; columns= "
+                                         r"may name only columns of the results"):
         show(res, columns=["wilayah"])
+    with pytest.raises(InputError, match=r"is missing column 'judul'.*text_cols= may name only columns"):
+        show(res, text_cols=["judul"])
     with pytest.raises(InputError, match="max_rows must be a positive integer"):
         show(res, max_rows=0)

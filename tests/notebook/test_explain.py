@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from semantic_match import InputError, Matcher
-from semantic_match.retrieval.calibration import Calibration
 from semantic_match.notebook.explain import Explanation, RelatedTerm, explain_match
+from semantic_match.retrieval.calibration import Calibration
 
 from tests.support import DATA, HashEncoder
 
@@ -124,7 +124,7 @@ def test_html_and_text_renderings(matcher, small_catalog):
 
 @pytest.mark.slow
 def test_explain_and_show_with_the_real_encoder(e5_encoder):
-    from semantic_match.notebook.display import show
+    from semantic_match.notebook.view import show
 
     m = Matcher.from_catalog(DATA / "catalog_lampung.csv", id_col="product_id",
                              text_cols=["name", "description"], encoder=e5_encoder, show_progress=False)

@@ -39,7 +39,7 @@ def _legend_texts(ax) -> list[str]:
 
 
 def test_score_distribution_marks_the_threshold_and_counts(matches):
-    fig = plot_score_distribution(matches, threshold=0.5)
+    fig = plot_score_distribution(matches, min_confidence=0.5)
     assert isinstance(fig, Figure)
     ax = fig.axes[0]
     line = [ln for ln in ax.lines if ln.get_gid() == "threshold"]
@@ -59,18 +59,18 @@ def test_score_distribution_without_threshold_or_confidence(matches):
     assert "without a value" in ax.get_title()
     ax = plot_score_distribution(matches.assign(score=[1.0, 0.5] * 4), column="score").axes[0]
     assert sum(p.get_height() for p in ax.patches) == 4
-    with pytest.raises(InputError, match=r"needs column\(s\) \['need_id'\]"):
+    with pytest.raises(InputError, match=r"plot_score_distribution\(matches\) is missing column 'need_id'"):
         plot_score_distribution(matches.drop(columns=["need_id"]))
 
 
 def test_score_distribution_draws_into_given_axes(matches):
     fig = Figure()
     ax = fig.add_subplot()
-    assert plot_score_distribution(matches, threshold=0.5, ax=ax) is fig
+    assert plot_score_distribution(matches, min_confidence=0.5, ax=ax) is fig
 
 
 def test_needs_served_counts(matches):
-    counts = needs_served(matches, by="supplier", threshold=0.5)
+    counts = needs_served(matches, by="supplier", min_confidence=0.5)
     # Tapis Sekar: rank 1 of A and D (C's 0.2 is below); UD Tani: rank 1 of B, also in A.
     assert counts.to_dict("index") == {
         "Tapis Sekar": {"rank1": 2, "top_k_only": 0, "total": 2},
@@ -82,7 +82,7 @@ def test_needs_served_counts(matches):
 
 
 def test_plot_needs_served_bars_equal_hand_counts(matches):
-    fig = plot_needs_served(matches, by="supplier", threshold=0.5)
+    fig = plot_needs_served(matches, by="supplier", min_confidence=0.5)
     assert isinstance(fig, Figure)
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_yticklabels()]
@@ -91,9 +91,9 @@ def test_plot_needs_served_bars_equal_hand_counts(matches):
     assert rank1 == [0, 1, 2]
     assert lower == [1, 1, 0]
     assert [t.get_text() for t in ax.texts] == ["1", "2", "2"]
-    ax = plot_needs_served(matches, by="category", threshold=0.5, top=1).axes[0]
+    ax = plot_needs_served(matches, by="category", min_confidence=0.5, top=1).axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["Tapis"]
-    with pytest.raises(InputError, match=r"needs column\(s\) \['wilayah'\]"):
+    with pytest.raises(InputError, match=r"plot_needs_served\(matches\) is missing column 'wilayah'"):
         plot_needs_served(matches, by="wilayah")
     with pytest.raises(InputError, match="top must be a positive integer"):
         plot_needs_served(matches, top=0)
@@ -136,7 +136,7 @@ def test_catalog_map_for_lexical_matcher_and_numeric_colours(small_catalog):
     assert len(fig.axes) == 2 and fig.axes[1].get_ylabel() == "harga (log scale)"  # the colour bar
     fig = plot_catalog_map(m, color_by=None)
     assert len(_offsets(fig.axes[0], "matches")) == 0
-    with pytest.raises(InputError, match="color_by names column 'kategori'"):
+    with pytest.raises(InputError, match="the catalogue is missing column 'kategori'.*color_by= names a catalogue"):
         plot_catalog_map(m, color_by="kategori")
     with pytest.raises(InputError, match=r"unknown method 'tsne'; use one of \['pca', 'svd'\]"):
         plot_catalog_map(m, method="tsne")
@@ -145,7 +145,7 @@ def test_catalog_map_for_lexical_matcher_and_numeric_colours(small_catalog):
 def test_plots_leave_pyplot_alone(matches, matcher):
     import sys
 
-    figs = [plot_score_distribution(matches, threshold=0.5), plot_needs_served(matches),
+    figs = [plot_score_distribution(matches, min_confidence=0.5), plot_needs_served(matches),
             plot_catalog_map(matcher, need="kopi", k=2)]
     assert all(isinstance(f, Figure) for f in figs)
     if "matplotlib.pyplot" in sys.modules:

@@ -119,7 +119,7 @@ def cmd_match(args) -> int:
     elapsed = time.perf_counter() - t0
     n_needs = result["need_id"].nunique()
     if args.out:
-        write_table(result, args.out)
+        write_table(result, args.out, escape_formulas=not args.raw_csv)
         print(f"matched {n_needs} needs against {matcher.n_items} items in {elapsed:.1f} s: "
               f"{len(result)} rows -> {args.out}")
     else:
@@ -280,6 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=10, help="results per need (default 10)")
     p.add_argument("--filter", action="append", metavar="EXPR", help="metadata filter, as for search")
     p.add_argument("--out", help="output file: .csv, .xlsx, .parquet or .jsonl (default: print)")
+    p.add_argument("--raw-csv", action="store_true",
+                   help="write CSV text exactly as is: do not put an apostrophe before text starting with "
+                        "= + - @ (for programs; spreadsheets would evaluate such text as formulas)")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table",
                    help="printed format when --out is not given")
     p.add_argument("--encoder", default=None, help=argparse.SUPPRESS)

@@ -10,16 +10,20 @@ import pandas as pd
 
 from ..errors import InputError
 from .files import atomic_write
+from .spreadsheet import csv_safe, write_xlsx
 
 __all__ = ["write_table", "format_table", "OUTPUT_SUFFIXES"]
 
 OUTPUT_SUFFIXES = (".csv", ".xlsx", ".parquet", ".jsonl")
 
 
-def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
+def write_table(frame: pd.DataFrame, path: str | os.PathLike, *, escape_formulas: bool = True) -> Path:
     """Write a DataFrame as CSV, Excel, Parquet or JSON Lines (by suffix), atomically.
 
-    A crash mid-write leaves any previous file at ``path`` untouched.
+    A crash mid-write leaves any previous file at ``path`` untouched. Excel cells hold text as
+    text, never formulas; CSV text that a spreadsheet would evaluate (leading ``= + - @``, tab,
+    carriage return) gets a leading apostrophe unless ``escape_formulas=False`` (for CSV read by
+    programs, not people). See :mod:`semantic_match.io.spreadsheet`.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -29,9 +33,11 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
 
     def write(tmp: Path) -> None:
         if suffix == ".csv":
-            frame.to_csv(tmp, index=False, encoding="utf-8")
+            # CRLF records (RFC 4180): a field holding a bare carriage return is then quoted too.
+            csv_safe(frame, escape_formulas=escape_formulas).to_csv(tmp, index=False, encoding="utf-8",
+                                                                   lineterminator="\r\n")
         elif suffix == ".xlsx":
-            frame.to_excel(tmp, index=False, engine="openpyxl")
+            write_xlsx(frame, tmp, sheet="matches")
         elif suffix == ".parquet":
             frame.to_parquet(tmp, index=False)
         else:
@@ -49,7 +55,7 @@ def _clip(value: object, width: int) -> object:
 def format_table(frame: pd.DataFrame, fmt: str = "table", *, max_colwidth: int = 48) -> str:
     """Render results as an aligned text table, CSV or JSON (records)."""
     if fmt == "csv":
-        return frame.to_csv(index=False)
+        return csv_safe(frame).to_csv(index=False)
     if fmt == "json":
         return json.dumps(json.loads(frame.to_json(orient="records", force_ascii=False)),
                           ensure_ascii=False, indent=2)

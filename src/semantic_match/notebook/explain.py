@@ -10,7 +10,6 @@ nearest alternative products.
 from __future__ import annotations
 
 import difflib
-import html
 import logging
 import math
 from dataclasses import dataclass, field
@@ -19,12 +18,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .display import (_LOW, _MARK, _MUTED, _NEUTRAL, _OK, _RELATED, _TD, _TH, ResultView, _badge_html,
-                      _bar_html, _display_text, format_percent, format_rupiah, highlight_terms, key_columns)
 from ..errors import InputError, format_list
+from ..io.html import LOW, MARK_STYLE, MUTED, NEUTRAL, OK, RELATED_STYLE, TD_STYLE, TH_STYLE, escape
 from ..retrieval.fusion import contributions as fusion_contributions
-from ..retrieval.lexical import tokenize
-from ..text.normalize import normalize_text
+from ..text import normalize_text, tokenize
+from .columns import key_columns
+from .format import MISSING, display_text, format_percent, format_rupiah, is_missing
+from .highlight import highlight_terms
+from .html_parts import badge_html, bar_html
+from .view import ResultView
 
 if TYPE_CHECKING:
     from ..retrieval.filters import Filters
@@ -44,7 +46,7 @@ class RelatedTerm:
     Attributes
     ----------
     term : str
-        The normalised need word, e.g. ``"perontokan"``.
+        The normalized need word, e.g. ``"perontokan"``.
     similar : tuple of (str, float)
         The product's words most similar to it by character n-gram cosine
         (the matcher's own char TF-IDF), best first, e.g.
@@ -98,7 +100,7 @@ class Explanation:
         The catalogue's text columns (the first is the product name).
     key_columns : dict
         Catalogue columns holding supplier, region, category, price, unit and
-        TKDN (see :func:`semantic_match.display.key_columns`).
+        TKDN (see :func:`semantic_match.notebook.columns.key_columns`).
     """
 
     need: str
@@ -135,7 +137,7 @@ class Explanation:
         return "good match" if self.confidence >= self.threshold else "no good match"
 
     def _title(self) -> str:
-        return _display_text(self.item.get(self.text_cols[0], "")) if self.text_cols else ""
+        return display_text(self.item.get(self.text_cols[0], "")) if self.text_cols else ""
 
     def _metadata(self) -> list[tuple[str, str]]:
         out = []
@@ -147,25 +149,25 @@ class Explanation:
             if label == "price":
                 text = format_rupiah(value)
                 unit = self.key_columns.get("unit")
-                if unit is not None and text != "–" and not pd.isna(self.item.get(unit)):
-                    text += f" / {_display_text(self.item.get(unit))}"
+                if unit is not None and text != MISSING and not is_missing(self.item.get(unit)):
+                    text += f" / {display_text(self.item.get(unit))}"
             elif label == "tkdn":
                 text = format_percent(value)
             else:
-                text = "–" if pd.isna(value) else _display_text(value)
+                text = MISSING if is_missing(value) else display_text(value)
             out.append((col, text))
         return out
 
     def _alternatives_view(self) -> ResultView:
         cols = [self.key_columns.get(k) for k in ("supplier", "region", "price", "tkdn")]
-        return ResultView(self.alternatives, text_cols=self.text_cols, threshold=self.threshold,
+        return ResultView(self.alternatives, text_cols=self.text_cols, min_confidence=self.threshold,
                           columns=[c for c in cols if c is not None and c in self.alternatives.columns])
 
     # ------------------------------------------------------------- text
     def __str__(self) -> str:
-        conf = "–" if not math.isfinite(self.confidence) else f"{self.confidence:.2f}"
+        conf = MISSING if not math.isfinite(self.confidence) else f"{self.confidence:.2f}"
         thr = f", threshold {self.threshold:.2f}: {self.verdict}" if self.threshold is not None else ""
-        lines = [f'Why {self.item_id} "{self._title()}" for the need "{_display_text(self.need)}"',
+        lines = [f'Why {self.item_id} "{self._title()}" for the need "{display_text(self.need)}"',
                  f"  rank {self.rank} of {self.n_ranked}, score {self.score:.3f}, confidence {conf}{thr}",
                  "  channel              raw score   weight   part of score"]
         raw = {"dense": self.dense_score, "char": self.char_score, "bm25": self.bm25_score}
@@ -189,24 +191,24 @@ class Explanation:
 
     # ------------------------------------------------------------- HTML
     def _repr_html_(self) -> str:
-        esc = html.escape
+        esc = escape  # short: it wraps every value below
         font = "font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;font-size:13px;line-height:1.4"
-        conf = "–" if not math.isfinite(self.confidence) else f"{self.confidence:.2f}"
-        colours = {"good match": _OK, "no good match": _LOW}.get(self.verdict, _NEUTRAL)
-        badge = _badge_html(f"confidence {conf} · {self.verdict}", colours, css_class="sm-conf",
-                            title="calibrated probability that the product is relevant"
-                                  + (f"; threshold {self.threshold:.2f}" if self.threshold is not None else ""))
+        conf = MISSING if not math.isfinite(self.confidence) else f"{self.confidence:.2f}"
+        colors = {"good match": OK, "no good match": LOW}.get(self.verdict, NEUTRAL)
+        badge = badge_html(f"confidence {conf} · {self.verdict}", colors, css_class="sm-conf",
+                           title="calibrated probability that the product is relevant"
+                                 + (f"; threshold {self.threshold:.2f}" if self.threshold is not None else ""))
         parts = [f'<div class="sm-explain" style="{font};max-width:980px">',
                  f'<div style="font-size:15px;margin-bottom:4px">Why <b>{esc(str(self.item_id))}</b> for '
-                 f'<span style="color:{_MUTED}">“</span>{esc(_display_text(self.need))}'
-                 f'<span style="color:{_MUTED}">”</span></div>',
+                 f'<span style="color:{MUTED}">“</span>{esc(display_text(self.need))}'
+                 f'<span style="color:{MUTED}">”</span></div>',
                  f'<div style="margin-bottom:8px">rank <b>{self.rank}</b> of {self.n_ranked} · score '
                  f"<b>{self.score:.3f}</b> · {badge}</div>"]
         # The product, with the need's words highlighted.
         similar = [w for r in self.related_terms for w, _ in r.similar]
         for i, col in enumerate(self.text_cols):
             text = highlight_terms(self.item.get(col, ""), self.shared_terms, related=similar, stem=self.stem)
-            style = "font-weight:600" if i == 0 else f"color:{_MUTED};font-size:12px"
+            style = "font-weight:600" if i == 0 else f"color:{MUTED};font-size:12px"
             parts.append(f'<div style="{style}">{text}</div>')
         meta = " · ".join(f"{esc(k)}: <b>{esc(v)}</b>" for k, v in self._metadata())
         if meta:
@@ -216,26 +218,26 @@ class Explanation:
         raw = {"dense": self.dense_score, "char": self.char_score, "bm25": self.bm25_score}
         total = max(self.score, 1e-12)
         for ch, part in self.contributions.items():
-            bar = _bar_html(part, part / total, title="share of the ranking score")
-            rows.append(f'<tr><td style="{_TD}">{esc(_CHANNEL_NAMES.get(ch, ch))}</td>'
-                        f'<td style="{_TD};text-align:right">{raw[ch]:.4f}</td>'
-                        f'<td style="{_TD};text-align:right">{self.weights.get(ch, 0):.2f}</td>'
-                        f'<td style="{_TD}">{bar}</td></tr>')
+            bar = bar_html(part, part / total, title="share of the ranking score")
+            rows.append(f'<tr><td style="{TD_STYLE}">{esc(_CHANNEL_NAMES.get(ch, ch))}</td>'
+                        f'<td style="{TD_STYLE};text-align:right">{raw[ch]:.4f}</td>'
+                        f'<td style="{TD_STYLE};text-align:right">{self.weights.get(ch, 0):.2f}</td>'
+                        f'<td style="{TD_STYLE}">{bar}</td></tr>')
         parts.append(f'<table style="border-collapse:collapse;{font}"><thead><tr>'
-                     f'<th style="{_TH}">channel</th><th style="{_TH}">raw score</th>'
-                     f'<th style="{_TH}">weight</th><th style="{_TH}">part of score</th></tr></thead>'
+                     f'<th style="{TH_STYLE}">channel</th><th style="{TH_STYLE}">raw score</th>'
+                     f'<th style="{TH_STYLE}">weight</th><th style="{TH_STYLE}">part of score</th></tr></thead>'
                      f'<tbody>{"".join(rows)}</tbody></table>')
-        shared = " ".join(f'<mark style="{_MARK}">{esc(t)}</mark>' for t in self.shared_terms) or "(none)"
+        shared = " ".join(f'<mark style="{MARK_STYLE}">{esc(t)}</mark>' for t in self.shared_terms) or "(none)"
         parts.append(f'<div style="margin-top:8px"><b>shared terms</b>: {shared}</div>')
         if self.related_terms:
             items = []
             for r in self.related_terms:
                 if r.similar:
-                    near = ", ".join(f"<u style='{_RELATED}'>{esc(w)}</u> "
-                                     f"<span style='color:{_MUTED}'>({s:.2f})</span>" for w, s in r.similar)
+                    near = ", ".join(f"<u style='{RELATED_STYLE}'>{esc(w)}</u> "
+                                     f"<span style='color:{MUTED}'>({s:.2f})</span>" for w, s in r.similar)
                     items.append(f"<b>{esc(r.term)}</b> ~ {near}")
                 else:
-                    items.append(f"<b>{esc(r.term)}</b> <span style='color:{_MUTED}'>(no similar word)</span>")
+                    items.append(f"<b>{esc(r.term)}</b> <span style='color:{MUTED}'>(no similar word)</span>")
             parts.append("<div><b>not in the product</b>: " + "; ".join(items) + "</div>")
         if len(self.alternatives):
             parts.append('<div style="margin-top:10px;font-weight:600">nearest alternatives</div>')
@@ -245,7 +247,7 @@ class Explanation:
 
 
 def _find_item(matcher: Matcher, item_id: object) -> int:
-    ids = matcher.items[matcher.catalog_.id_col].astype(str)
+    ids = matcher.items[matcher.id_col].astype(str)
     key = item_id if isinstance(item_id, str) else str(item_id)
     hits = np.flatnonzero(ids.to_numpy() == key)
     if len(hits):
@@ -254,7 +256,7 @@ def _find_item(matcher: Matcher, item_id: object) -> int:
     hint = (f"; did you mean {format_list(close)}?" if close
             else f"; ids look like {format_list(ids.head(3).tolist())}")
     raise InputError(f"unknown item_id {item_id!r}: no product in the catalogue ({len(ids)} items, id column "
-                     f"{matcher.catalog_.id_col!r}) has it{hint}")
+                     f"{matcher.id_col!r}) has it{hint}")
 
 
 def _related_terms(matcher: Matcher, query_words: list[str], item_words: list[str],
@@ -267,7 +269,7 @@ def _related_terms(matcher: Matcher, query_words: list[str], item_words: list[st
     sims: dict[str, tuple[tuple[str, float], ...]] = {}
     if alpha and candidates:
         lex = matcher.lexical_
-        # Rows are L2-normalised TF-IDF, so the product is the cosine the char channel uses.
+        # Rows are L2-normalized TF-IDF, so the product is the cosine the char channel uses.
         s = (lex.char_vectors(alpha) @ lex.char_vectors(candidates).T).toarray()
         for word, row in zip(alpha, s):
             order = np.argsort(-row, kind="stable")[:top]
@@ -320,12 +322,13 @@ def explain_match(matcher: Matcher, need: str, item_id: object, *, alternatives:
         raise TypeError(f"need must be a string, got {type(need).__name__}")
     if not isinstance(alternatives, (int, np.integer)) or isinstance(alternatives, bool) or alternatives < 0:
         raise InputError(f"alternatives must be an integer >= 0, got {alternatives!r}")
-    n = matcher.n_items  # NotBuiltError on an unbuilt matcher
+    matcher.check_built()
+    n = matcher.n_items
     pos = _find_item(matcher, item_id)
     norm = normalize_text(need)
     if not norm:
         raise InputError("need is empty; give it as text, e.g. 'mesin perontok padi kapasitas 1 ton/jam'")
-    item_id = matcher.items[matcher.catalog_.id_col].iloc[pos]
+    item_id = str(matcher.items[matcher.id_col].iloc[pos])  # the catalogue stores ids as text
 
     # The matcher's own ranking of every item, so rank, scores and confidence equal search()'s.
     ranking = matcher.rank([need], k=n, filters=filters)
@@ -337,17 +340,17 @@ def explain_match(matcher: Matcher, need: str, item_id: object, *, alternatives:
     at = int(where[0])
     n_ranked = int((order >= 0).sum())
 
-    ch = matcher.channel_scores([norm])
-    mask = matcher.filter_mask(filters)
     if matcher.mode == "dense":
+        # Dense mode ranks by the cosine itself, unfused: the one channel is the whole score.
         contributions = {"dense": float(ranking.scores[0, at])}
     else:
-        parts = fusion_contributions(ch, matcher.weights_, method=matcher.fusion, rrf_k=matcher.rrf_k,
-                                     allowed=mask)
+        # The fusion's own parts, over the same filtered items, so they add up to the score above.
+        parts = fusion_contributions(matcher.channel_scores([norm]), matcher.weights_, method=matcher.fusion,
+                                     rrf_k=matcher.rrf_k, allowed=matcher.filter_mask(filters))
         contributions = {c: float(v[0, pos]) for c, v in parts.items()}
 
     stem = matcher.lexical_.stem
-    item_text = matcher.catalog_.texts[pos]
+    item_text = matcher.texts[pos]
     shared = matcher.lexical_.matched_terms(norm, [item_text])[0]
     query_words = list(dict.fromkeys(tokenize(norm, stem=stem)))
     related = _related_terms(matcher, query_words, tokenize(item_text, stem=stem), top=similar_terms,
@@ -359,7 +362,7 @@ def explain_match(matcher: Matcher, need: str, item_id: object, *, alternatives:
     else:
         alt = pd.DataFrame()
 
-    cal = getattr(matcher, "calibration_", None)
+    cal = matcher.calibration_
     items = matcher.items
     return Explanation(
         need=need, need_normalized=norm, item_id=item_id, item=items.iloc[pos].copy(), rank=at + 1,

@@ -8,121 +8,91 @@ an existing axes instead.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Sequence
 
 import numpy as np
 import pandas as pd
 
-from .display import key_columns, resolve_threshold
-from ..errors import InputError, format_list
-from ..text.normalize import normalize_text
+from ..errors import InputError
+from ..io.columns import require_columns
+from ..io.html import ACCENT, ACCENT_LIGHT, GRID, INK, LOW, OK
+from ..text import normalize_text
+from .columns import key_columns
+from .confidence import renamed_min_confidence, resolve_min_confidence
+from .figures import new_axes
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from ..retrieval.filters import Filters
     from ..retrieval.matcher import Matcher
 
 __all__ = ["plot_score_distribution", "plot_needs_served", "needs_served", "plot_catalog_map"]
 
 logger = logging.getLogger(__name__)
 
-_ABOVE, _BELOW, _RANK1, _TOPK = "#16a34a", "#dc2626", "#1d4ed8", "#93c5fd"
+# The need's star on the catalogue map must stand out from every category colour;
+# the shared palette has no such colour (yet).
+_NEED_STAR = "#facc15"
 _MAX_CATEGORIES = 12
-
-
-def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
-    if ax is not None:
-        return ax.figure, ax
-    from matplotlib.figure import Figure
-
-    _register_notebook_display()
-    fig = Figure(figsize=figsize, layout="constrained")
-    return fig, fig.add_subplot()
-
-
-def _register_notebook_display() -> None:
-    """Let IPython show a bare Figure as PNG even when pyplot was never imported.
-
-    matplotlib-inline registers this formatter only once pyplot loads its
-    backend; figures made without pyplot would otherwise print as
-    ``<Figure size 640x480 with 1 Axes>``. An existing formatter is kept.
-    """
-    import sys
-
-    if "IPython" not in sys.modules:
-        return
-    try:
-        from IPython import get_ipython
-        from matplotlib.figure import Figure
-    except ImportError:  # pragma: no cover
-        return
-    shell = get_ipython()
-    if shell is None:
-        return
-    png = shell.display_formatter.formatters.get("image/png")
-    if png is None:
-        return
-    try:
-        png.lookup_by_type(Figure)
-    except KeyError:
-        def to_png(fig: Figure) -> bytes:
-            import io
-
-            buf = io.BytesIO()
-            fig.savefig(buf, format="png", bbox_inches="tight")
-            return buf.getvalue()
-
-        png.for_type(Figure, to_png)
 
 
 def _require(frame: pd.DataFrame, cols: Sequence[str], what: str) -> None:
     if not isinstance(frame, pd.DataFrame):
         raise InputError(f"{what} takes the DataFrame returned by Matcher.match(), got {type(frame).__name__}")
-    missing = [c for c in cols if c not in frame.columns]
-    if missing:
-        raise InputError(f"{what} needs column(s) {format_list(missing)} of Matcher.match() output; "
-                         f"columns are {format_list(list(frame.columns), limit=15)}")
+    require_columns(frame, cols, where=f"{what}(matches)", hint="pass the DataFrame returned by Matcher.match()")
 
 
-def plot_score_distribution(matches: pd.DataFrame, *, threshold: float | None = None,
-                            column: str = "confidence", bins: int = 20, ax: Axes | None = None) -> Figure:
+def plot_score_distribution(matches: pd.DataFrame, *, min_confidence: float | None = None,
+                            column: str = "confidence", bins: int = 20, ax: Axes | None = None,
+                            threshold: float | None = None) -> Figure:
     """Histogram of the rank-1 confidence (or another score) of a batch of needs.
 
     Parameters
     ----------
     matches : DataFrame
         Output of :meth:`Matcher.match` (columns ``need_id``, ``rank`` and ``column``).
-    threshold : float, optional
-        Drawn as a vertical line; bars left of it are red, right of it green
-        and the legend counts the needs on each side. Default for
-        ``column="confidence"``: the shipped calibration's no-good-match
-        threshold (pass ``m.calibration_.threshold`` for a custom one).
+    min_confidence : float, optional
+        The no-good-match cut-off on ``column``, drawn as a vertical line;
+        bars left of it are red, right of it green and the legend counts the
+        needs on each side. Default for ``column="confidence"``: the shipped
+        calibration's threshold (pass ``m.calibration_.threshold`` for a
+        custom one); for other columns, no line.
     column : str
         The score to plot, e.g. ``"confidence"``, ``"score"``, ``"dense_score"``.
     bins : int
         Number of bins.
     ax : matplotlib Axes, optional
         Draw here instead of a new figure.
+    threshold : float, optional
+        Deprecated name of ``min_confidence`` (emits a :class:`DeprecationWarning`).
 
     Returns
     -------
     matplotlib.figure.Figure
 
+    Raises
+    ------
+    InputError
+        ``matches`` lacks ``need_id``, ``rank`` or ``column``.
+
     Examples
     --------
-    >>> matches = m.match("data/needs_lampung.csv", id_col="need_id", text_col=["need", "spec"], k=3)
-    >>> fig = plot_score_distribution(matches, threshold=m.calibration_.threshold)
+    >>> matches = m.match("data/needs_lampung.csv", id_col="need_id", text_cols=["need", "spec"], k=3)
+    >>> fig = plot_score_distribution(matches, min_confidence=m.calibration_.threshold)
     >>> fig.savefig("keyakinan_rank1.png")
     """
+    cut = renamed_min_confidence(min_confidence, threshold, where="plot_score_distribution")
     _require(matches, ["need_id", "rank", column], "plot_score_distribution")
     top = matches[matches["rank"] == 1]
     values = pd.to_numeric(top[column], errors="coerce").to_numpy(dtype=np.float64)
     n_missing = int(np.isnan(values).sum())
     values = values[~np.isnan(values)]
-    if column == "confidence":
-        threshold = resolve_threshold(threshold, confidence=values)
-    fig, ax = _axes(ax, (7, 4))
+    if cut is not None or column == "confidence":
+        # Only confidences fall back to the shipped calibration's threshold.
+        cut = resolve_min_confidence(cut, confidence=values)
+    fig, ax = new_axes(ax, (7, 4))
     if column == "confidence":
         lo, hi = 0.0, 1.0
     elif len(values):
@@ -131,18 +101,20 @@ def plot_score_distribution(matches: pd.DataFrame, *, threshold: float | None = 
             lo, hi = lo - 0.5, hi + 0.5
     else:
         lo, hi = 0.0, 1.0
-    edges = np.linspace(lo, hi, bins + 1)
-    if threshold is not None and lo < threshold < hi:
-        # Put an edge on the threshold so no bar straddles it.
-        edges = np.unique(np.r_[edges, threshold])
-    if threshold is None:
-        ax.hist(values, bins=edges, color=_RANK1, edgecolor="white", label=f"{len(values)} needs")
+    grid = np.linspace(lo, hi, bins + 1)
+    if cut is not None and lo < cut < hi:
+        # Put an edge on the cut-off so no bar straddles it.
+        grid = np.unique(np.r_[grid, cut])
+    edges = [float(e) for e in grid]
+    if cut is None:
+        ax.hist(values, bins=edges, color=ACCENT, edgecolor="white", label=f"{len(values)} needs")
     else:
-        below, above = values[values < threshold], values[values >= threshold]
-        ax.hist([below, above], bins=edges, stacked=True, color=[_BELOW, _ABOVE], edgecolor="white",
-                label=[f"below {threshold:.2f}: {len(below)} needs (no good match)",
-                       f"at or above {threshold:.2f}: {len(above)} needs"])
-        ax.axvline(threshold, color="black", linestyle="--", linewidth=1.2, label=f"threshold {threshold:.2f}",
+        below, above = values[values < cut], values[values >= cut]
+        # The text colours of the tables' LOW and OK badges, so red/green mean the same there and here.
+        ax.hist([below, above], bins=edges, stacked=True, color=[LOW[0], OK[0]], edgecolor="white",
+                label=[f"below {cut:.2f}: {len(below)} needs (no good match)",
+                       f"at or above {cut:.2f}: {len(above)} needs"])
+        ax.axvline(cut, color="black", linestyle="--", linewidth=1.2, label=f"threshold {cut:.2f}",
                    gid="threshold")
     ax.set_xlim(lo, hi)
     ax.set_xlabel(f"rank-1 {column}")
@@ -156,12 +128,25 @@ def plot_score_distribution(matches: pd.DataFrame, *, threshold: float | None = 
     return fig
 
 
-def needs_served(matches: pd.DataFrame, *, by: str = "supplier", threshold: float | None = None) -> pd.DataFrame:
+def needs_served(matches: pd.DataFrame, *, by: str = "supplier", min_confidence: float | None = None,
+                 threshold: float | None = None) -> pd.DataFrame:
     """Count the needs each supplier (or category, …) can serve.
 
     A need counts for a group when one of the group's items is among the need's
-    results with confidence at or above ``threshold`` (every result counts when
-    there is no threshold).
+    results with confidence at or above ``min_confidence`` (every result counts
+    when it is None or the results have no confidences).
+
+    Parameters
+    ----------
+    matches : DataFrame
+        Output of :meth:`Matcher.match`.
+    by : str
+        Column to group by.
+    min_confidence : float, optional
+        The cut-off; no default here (the plot's default is resolved by
+        :func:`plot_needs_served`).
+    threshold : float, optional
+        Deprecated name of ``min_confidence`` (emits a :class:`DeprecationWarning`).
 
     Returns
     -------
@@ -170,33 +155,35 @@ def needs_served(matches: pd.DataFrame, *, by: str = "supplier", threshold: floa
         the rank-1 item), ``top_k_only`` (needs where it appears lower only)
         and ``total``; sorted by ``total``, then ``rank1``, descending.
     """
-    _require(matches, ["need_id", "rank", by], "plot_needs_served")
+    cut = renamed_min_confidence(min_confidence, threshold, where="needs_served")
+    _require(matches, ["need_id", "rank", by], "needs_served")
     rows = matches
-    if threshold is not None:
+    if cut is not None:
+        cut = resolve_min_confidence(cut)
         conf = pd.to_numeric(rows["confidence"], errors="coerce") if "confidence" in rows.columns else None
         if conf is None or conf.isna().all():
             logger.info("results have no confidence; every result counts as served")
         else:
-            rows = rows[conf >= threshold]
+            rows = rows[conf >= cut]
     rows = rows[rows[by].notna()]
     first = rows[rows["rank"] == 1].groupby(by, sort=False)["need_id"].nunique()
     total = rows.groupby(by, sort=False)["need_id"].nunique()
     out = pd.DataFrame({"rank1": first.reindex(total.index, fill_value=0).astype(int), "total": total.astype(int)})
     out["top_k_only"] = out["total"] - out["rank1"]
     out = out[["rank1", "top_k_only", "total"]]
-    order = sorted(out.index, key=lambda g: (-out.at[g, "total"], -out.at[g, "rank1"], str(g)))
+    order = sorted(out.index, key=lambda g: (-int(out.at[g, "total"]), -int(out.at[g, "rank1"]), str(g)))
     out = out.loc[order]
     out.index.name = by
     return out
 
 
-def plot_needs_served(matches: pd.DataFrame, *, by: str = "supplier", threshold: float | None = None,
-                      top: int = 20, ax: Axes | None = None) -> Figure:
+def plot_needs_served(matches: pd.DataFrame, *, by: str = "supplier", min_confidence: float | None = None,
+                      top: int = 20, ax: Axes | None = None, threshold: float | None = None) -> Figure:
     """Horizontal bars: how many needs each supplier (or category) can serve.
 
     Each bar has two parts: needs where the group holds the rank-1 product, and
     needs where it appears only lower in the top k. Only results with confidence
-    at or above ``threshold`` count (see :func:`needs_served`).
+    at or above ``min_confidence`` count (see :func:`needs_served`).
 
     Parameters
     ----------
@@ -204,57 +191,66 @@ def plot_needs_served(matches: pd.DataFrame, *, by: str = "supplier", threshold:
         Output of :meth:`Matcher.match`.
     by : str
         Column to group by: ``"supplier"``, ``"category"``, ``"region"``, …
-    threshold : float, optional
+    min_confidence : float, optional
         Default: the shipped calibration's threshold when the results have
         confidences; pass ``0`` to count every result.
     top : int
         Number of bars (the groups serving most needs).
     ax : matplotlib Axes, optional
+    threshold : float, optional
+        Deprecated name of ``min_confidence`` (emits a :class:`DeprecationWarning`).
 
     Returns
     -------
     matplotlib.figure.Figure
 
+    Raises
+    ------
+    InputError
+        ``matches`` lacks ``need_id``, ``rank`` or ``by``, or ``top`` is not a positive integer.
+
     Examples
     --------
-    >>> fig = plot_needs_served(matches, by="category", threshold=m.calibration_.threshold)
+    >>> fig = plot_needs_served(matches, by="category", min_confidence=m.calibration_.threshold)
     """
+    cut = renamed_min_confidence(min_confidence, threshold, where="plot_needs_served")
     _require(matches, ["need_id", "rank", by], "plot_needs_served")
     if not isinstance(top, (int, np.integer)) or isinstance(top, bool) or top < 1:
         raise InputError(f"top must be a positive integer, got {top!r}")
     conf = matches["confidence"] if "confidence" in matches.columns else None
-    threshold = resolve_threshold(threshold, confidence=conf)
-    counts = needs_served(matches, by=by, threshold=threshold)
+    cut = resolve_min_confidence(cut, confidence=conf)
+    counts = needs_served(matches, by=by, min_confidence=cut)
     shown = counts.head(int(top)).iloc[::-1]  # barh draws bottom-up; best on top
-    fig, ax = _axes(ax, (8, max(2.5, 0.32 * len(shown) + 1.3)))
+    fig, ax = new_axes(ax, (8, max(2.5, 0.32 * len(shown) + 1.3)))
     labels = [str(g) if len(str(g)) <= 34 else str(g)[:33] + "…" for g in shown.index]
     y = np.arange(len(shown))
-    ax.barh(y, shown["rank1"], color=_RANK1, label="rank 1", gid="rank1")
-    ax.barh(y, shown["top_k_only"], left=shown["rank1"], color=_TOPK, label="in top k only", gid="top_k_only")
+    ax.barh(y, shown["rank1"], color=ACCENT, label="rank 1", gid="rank1")
+    ax.barh(y, shown["top_k_only"], left=shown["rank1"], color=ACCENT_LIGHT, label="in top k only", gid="top_k_only")
     for yi, total in zip(y, shown["total"]):
-        ax.text(total + 0.1, yi, str(total), va="center", fontsize=8)
+        ax.text(total + 0.1, float(yi), str(total), va="center", fontsize=8)
     ax.set_yticks(y, labels, fontsize=8)
     ax.set_xlabel("needs served")
     n_needs = matches["need_id"].nunique()
-    cond = f"confidence ≥ {threshold:.2f}" if threshold is not None else "all results"
+    cond = f"confidence ≥ {cut:.2f}" if cut is not None else "all results"
     ax.set_title(f"Needs served per {by} (top {len(shown)} of {len(counts)}; {n_needs} needs, {cond})",
                  fontsize=10)
     ax.legend(loc="lower right", frameon=False, fontsize=8)
     ax.spines[["top", "right"]].set_visible(False)
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.xaxis.get_major_locator().set_params(integer=True)  # type: ignore[call-arg]  # MaxNLocator
     return fig
 
 
 def _project(matcher: Matcher, method: str,
              need_text: str | None) -> tuple[np.ndarray, np.ndarray | None, str, np.ndarray]:
     """2-D coordinates of every item and of the need, what was projected, explained variance."""
-    if method == "pca" and getattr(matcher, "dense_", None) is None:
+    vectors = matcher.item_vectors() if method == "pca" else None
+    if method == "pca" and vectors is None:
         logger.info("this matcher has no dense vectors (lexical mode); mapping the character TF-IDF with SVD")
         method = "svd"
     if method == "pca":
         from sklearn.decomposition import PCA
 
-        vectors = np.asarray(matcher.item_vectors(), dtype=np.float32)
+        vectors = np.asarray(vectors, dtype=np.float32)
         model = PCA(n_components=2, random_state=0).fit(vectors)
         xy = model.transform(vectors)
         q = model.transform(matcher.encode_queries([need_text])) if need_text is not None else None
@@ -275,11 +271,11 @@ def _is_scale(values: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
 
 
-def _colour_points(ax: Axes, fig: Figure, xy: np.ndarray, values: pd.Series | None, name: str | None) -> None:
+def _color_points(ax: Axes, fig: Figure, xy: np.ndarray, values: pd.Series | None, name: str | None) -> None:
     # Smaller points for big catalogues, or 20,000 commodities become one blot.
-    base = dict(s=float(np.clip(4000 / max(len(xy), 1), 2, 14)), alpha=0.75, linewidths=0)
+    base: dict[str, Any] = {"s": float(np.clip(4000 / max(len(xy), 1), 2, 14)), "alpha": 0.75, "linewidths": 0}
     if values is None:
-        ax.scatter(xy[:, 0], xy[:, 1], color="#9ca3af", label="catalogue", gid="catalog", **base)
+        ax.scatter(xy[:, 0], xy[:, 1], color=GRID, label="catalogue", gid="catalog", **base)
         return
     if _is_scale(values):
         from matplotlib.colors import LogNorm
@@ -291,7 +287,7 @@ def _colour_points(ax: Axes, fig: Figure, xy: np.ndarray, values: pd.Series | No
                 if len(finite) and finite.min() > 0 and finite.max() / finite.min() >= 100 else None)
         sc = ax.scatter(xy[:, 0], xy[:, 1], c=num, cmap="viridis", norm=norm, plotnonfinite=True,
                         gid="catalog", **base)
-        fig.colorbar(sc, ax=ax, label=name + (" (log scale)" if norm is not None else ""), shrink=0.8)
+        fig.colorbar(sc, ax=ax, label=f"{name}{' (log scale)' if norm is not None else ''}", shrink=0.8)
         return
     import matplotlib as mpl
 
@@ -299,16 +295,16 @@ def _colour_points(ax: Axes, fig: Figure, xy: np.ndarray, values: pd.Series | No
     counts = labels.value_counts()
     keep = list(counts.index[: _MAX_CATEGORIES - 1]) if len(counts) > _MAX_CATEGORIES else list(counts.index)
     labels = labels.where(labels.isin(keep), "other")
-    palette = mpl.colormaps["tab20"].colors
+    palette = mpl.colormaps["tab20"].colors  # type: ignore[attr-defined]  # a ListedColormap
     for i, cat in enumerate(sorted(keep) + (["other"] if (labels == "other").any() else [])):
         sel = (labels == cat).to_numpy()
-        colour = "#9ca3af" if cat == "other" else palette[(2 * i) % 20 if i < 10 else (2 * (i - 10) + 1) % 20]
-        ax.scatter(xy[sel, 0], xy[sel, 1], color=colour, label=f"{cat} ({int(sel.sum())})", gid="catalog", **base)
+        color = GRID if cat == "other" else palette[(2 * i) % 20 if i < 10 else (2 * (i - 10) + 1) % 20]
+        ax.scatter(xy[sel, 0], xy[sel, 1], color=color, label=f"{cat} ({int(sel.sum())})", gid="catalog", **base)
 
 
 def plot_catalog_map(matcher: Matcher, *, need: str | None = None, k: int = 10,
                      method: Literal["pca", "svd"] = "pca", color_by: str | None = "category",
-                     filters=None, ax: Axes | None = None) -> Figure:
+                     filters: Filters | None = None, ax: Axes | None = None) -> Figure:
     """2-D map of the catalogue, with a need and its top-k products marked.
 
     Parameters
@@ -322,7 +318,7 @@ def plot_catalog_map(matcher: Matcher, *, need: str | None = None, k: int = 10,
         Products to mark for the need.
     method : {"pca", "svd"}
         ``"pca"``: principal components of the dense embeddings
-        (``matcher.dense_.vectors()``); ``"svd"``: truncated SVD of the
+        (``matcher.item_vectors()``); ``"svd"``: truncated SVD of the
         character n-gram TF-IDF matrix, which lexical-only matchers always use.
     color_by : str or None
         Catalogue column that colours the points (categories; a numeric column
@@ -342,35 +338,36 @@ def plot_catalog_map(matcher: Matcher, *, need: str | None = None, k: int = 10,
     >>> fig = plot_catalog_map(m, need="seminar kit bernuansa tapis", k=5)
     >>> fig.savefig("peta_katalog.png", dpi=150)
     """
-    items = matcher.items  # NotBuiltError on an unbuilt matcher
+    matcher.check_built()
+    items = matcher.items
     if method not in ("pca", "svd"):
         raise InputError(f"unknown method {method!r}; use one of ['pca', 'svd']")
     if color_by == "category" and color_by not in items.columns:
         # The default: fall back to a category column by another usual name, else no colours.
         color_by = key_columns(items.columns)["category"]
-    if color_by is not None and color_by not in items.columns:
-        raise InputError(f"color_by names column {color_by!r}, which the catalogue lacks; columns are "
-                         f"{format_list(list(items.columns), limit=15)}")
+    if color_by is not None:
+        require_columns(items, [color_by], where="the catalogue",
+                        hint="color_by= names a catalogue column, or None for grey points")
     need_text = normalize_text(need) if need is not None else None
     if need is not None and not need_text:
         raise InputError("need is empty; give it as text, e.g. 'seminar kit bernuansa tapis'")
     xy, q, what, ratio = _project(matcher, method, need_text)
-    fig, ax = _axes(ax, (9, 6.5))
-    _colour_points(ax, fig, xy, items[color_by] if color_by is not None else None, color_by)
+    fig, ax = new_axes(ax, (9, 6.5))
+    _color_points(ax, fig, xy, items[color_by] if color_by is not None else None, color_by)
     title = f"Catalogue map: {what}, {len(items)} items"
-    if need is not None:
+    if need is not None and q is not None:  # q is the need's point whenever a need is given
         res = matcher.search(need, k=k, filters=filters)
-        ids = pd.Index(items[matcher.catalog_.id_col].astype(object))
+        ids = pd.Index(items[matcher.id_col].astype(object))
         pos = ids.get_indexer(res["item_id"].astype(object))
         pts = xy[pos]
         for p in pts:
-            ax.plot([q[0], p[0]], [q[1], p[1]], color="#111827", alpha=0.25, linewidth=0.8, zorder=3)
-        ax.scatter(pts[:, 0], pts[:, 1], s=90, facecolors="none", edgecolors="#111827", linewidths=1.6,
+            ax.plot([q[0], p[0]], [q[1], p[1]], color=INK, alpha=0.25, linewidth=0.8, zorder=3)
+        ax.scatter(pts[:, 0], pts[:, 1], s=90, facecolors="none", edgecolors=INK, linewidths=1.6,
                    label=f"top {len(pts)} for the need", gid="matches", zorder=4)
         for rank, p in zip(res["rank"], pts):
             ax.annotate(str(rank), p, xytext=(4, 4), textcoords="offset points", fontsize=8, weight="bold",
                         zorder=5)
-        ax.scatter([q[0]], [q[1]], marker="*", s=320, color="#facc15", edgecolors="#111827", linewidths=1.2,
+        ax.scatter([q[0]], [q[1]], marker="*", s=320, color=_NEED_STAR, edgecolors=INK, linewidths=1.2,
                    label="need", gid="need", zorder=6)
         short = need if len(need) <= 60 else need[:59] + "…"
         title += f'\nneed: "{short}"'
