@@ -192,10 +192,10 @@ ev.unmet_by_category
 """,
     """
 from semantic_match.notebook.plots import plot_needs_served, plot_score_distribution
-plot_score_distribution(ev.matches, min_confidence=ev.threshold)
+plot_score_distribution(ev.matches, min_confidence=ev.min_confidence)
 """,
     """
-plot_needs_served(ev.matches, by="supplier", min_confidence=ev.threshold, top=15)
+plot_needs_served(ev.matches, by="supplier", min_confidence=ev.min_confidence, top=15)
 """,
     """md:## Export agendas, workbook and the printable report""",
     """

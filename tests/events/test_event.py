@@ -2,20 +2,23 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from semantic_match import InputError, Matcher
-from semantic_match.events.aggregate import pair_scores, unmet_needs
-from semantic_match.retrieval.calibration import Calibration
+from semantic_match.events import exports as exports_module
 from semantic_match.events.event import EventResult, run_event
-from semantic_match.events.exports import sheet_names
-from semantic_match.events.schedule import validate_schedule
+from semantic_match.events.pairs import pair_scores, unmet_needs
+from semantic_match.events.scheduling import validate_schedule
 from semantic_match.events.slots import parse_availability, parse_slots
-
+from semantic_match.events.workbook import sheet_names
+from semantic_match.retrieval.calibration import Calibration
 from tests.support import DATA, HashEncoder
 
 SLOTS = "09:00-10:20/20"          # 4 slots: 09:00 09:20 09:40 10:00
@@ -88,21 +91,12 @@ def _validate(ev: EventResult, **extra) -> list[str]:
 
 
 def _cli(monkeypatch, argv, matcher=None) -> int:
-    """Run `semantic-match ARGV` with the event command added (and, for fast tests, the given matcher)."""
+    """Run `semantic-match ARGV` (for fast tests, with the given matcher instead of loading an index)."""
     from semantic_match.cli import app as cli
     from semantic_match.cli import events as cli_event
 
-    build = cli.build_parser
-
-    def with_event():
-        parser = build()
-        sub = parser._subparsers._group_actions[0]
-        if "event" not in sub.choices:
-            cli_event.add_event_parser(sub)
-        return parser
-
-    monkeypatch.setattr(cli, "build_parser", with_event)
     if matcher is not None:
+        # The command's one seam for a matcher; cli.events has no public name for it.
         monkeypatch.setattr(cli_event, "_matcher", lambda args: matcher)
     return cli.main(argv)
 
@@ -211,14 +205,14 @@ def test_pair_scores_bad_arguments(hand_matches, kwargs, message):
 def test_pair_scores_need_confidence(hand_matches):
     with pytest.raises(InputError, match="every confidence is NaN"):
         pair_scores(hand_matches.assign(confidence=np.nan), min_confidence=0.5)
-    with pytest.raises(InputError, match=r"missing column\(s\) \['buyer_id'\]"):
+    with pytest.raises(InputError, match=r"is missing column 'buyer_id'"):
         pair_scores(hand_matches.drop(columns="buyer_id"), min_confidence=0.5)
 
 
 def test_unmet_needs_grouped_by_buyer_and_category(hand_matches):
     m = hand_matches.assign(category=np.where(hand_matches["supplier_id"] == "S2", "Tapis", "Mesin"))
     needs = pd.DataFrame({"need_id": ["N1", "N2", "N3", "N4", "N5"], "buyer_id": ["B1"] * 3 + ["B2", "B2"]})
-    weak, by_buyer, by_cat = unmet_needs(m, threshold=0.86, needs=needs)
+    weak, by_buyer, by_cat = unmet_needs(m, min_confidence=0.86, needs=needs)
     # Rank-1 confidences: N1 0.9, N2 0.85, N3 0.55, N4 0.95; N5 has no ranked product at all.
     assert weak["need_id"].tolist() == ["N5", "N3", "N2"]
     assert by_buyer.to_dict("records") == [{"buyer_id": "B1", "unmet_needs": 2, "need_ids": "N2;N3"},
@@ -244,8 +238,8 @@ def test_event_schedule_respects_everything(event):
 
 def test_event_pairs_come_from_confidence(event, matcher):
     pairs = event.pair_scores
-    assert (pairs["best_confidence"] >= event.threshold).all()
-    assert event.threshold == 0.5                       # the calibration's threshold by default
+    assert (pairs["best_confidence"] >= event.min_confidence).all()
+    assert event.min_confidence == 0.5                  # the calibration's threshold by default
     # Candidates: the 2 x 4 slots best suppliers per buyer, plus the must-meet pair.
     cand = pairs[pairs["candidate"]]
     assert cand.groupby("buyer_id")["rank"].max().max() <= 8
@@ -266,7 +260,7 @@ def test_event_buyer_names_resolve_to_ids(event, needs):
 
 def test_unmet_needs_of_the_event(event):
     top = event.matches[event.matches["rank"] == 1].set_index("need_id")["confidence"]
-    assert set(event.unmet["need_id"]) == set(top[top < event.threshold].index)
+    assert set(event.unmet["need_id"]) == set(top[top < event.min_confidence].index)
     assert event.unmet_by_buyer["unmet_needs"].sum() == len(event.unmet)
     assert event.unmet_by_category["unmet_needs"].sum() == len(event.unmet)
 
@@ -362,6 +356,75 @@ def test_export_error_leaves_no_files(event, tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def _folder(path) -> dict:
+    """Every file under ``path`` with its bytes: what a user would find there."""
+    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def earlier_export(tmp_path):
+    """An output folder as an earlier run left it: export files, matching parts and the organiser's notes."""
+    out = tmp_path / "out"
+    (out / "matches_parts").mkdir(parents=True)
+    for name in ("schedule.csv", "pair_scores.csv", "matches.csv", "agenda_buyers.csv", "report.html",
+                 "event.json"):
+        (out / name).write_text(f"earlier {name}\n", encoding="utf-8")
+    (out / "matches_parts" / "progress.json").write_text("{}\n", encoding="utf-8")
+    (out / "catatan panitia.txt").write_text("the organiser's notes\n", encoding="utf-8")
+    return out
+
+
+def test_export_failing_while_publishing_keeps_the_earlier_folder(event, earlier_export, monkeypatch):
+    # The third file moved into the folder fails (a full disk, a lost network share): moving
+    # the files in one by one would leave two new files among the earlier ones.
+    out, before = earlier_export, _folder(earlier_export)
+    real_replace, moves_in = os.replace, []
+
+    def flaky_replace(src, dst):
+        if Path(dst).parent == out:
+            moves_in.append(Path(dst).name)
+            if len(moves_in) == 3:
+                raise OSError("disk full")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", flaky_replace)
+    with pytest.raises(OSError, match="disk full"):
+        event.export(out, title="second run")
+    assert _folder(out) == before
+    assert [p.name for p in out.parent.iterdir()] == ["out"]          # no scratch or backup folder left
+
+
+def test_export_into_a_used_folder_replaces_only_its_own_files(event, earlier_export):
+    out, before = earlier_export, _folder(earlier_export)
+    files = event.export(out, formats=["csv"])
+    after = _folder(out)
+    assert {p.name for p in files} == set(exports_module.CSV_FILES) | {"event.json"}
+    for name in ("matches_parts/progress.json", "catatan panitia.txt", "report.html"):   # not ours this time
+        assert after[name] == before[name]
+    assert after["schedule.csv"] != before["schedule.csv"]
+    assert set(after) == set(before) | {p.name for p in files}
+    assert [p.name for p in out.parent.iterdir()] == ["out"]
+
+
+def test_export_into_a_new_folder_appears_whole_with_usual_permissions(event, tmp_path):
+    from semantic_match.io.files import umask_mode
+
+    out = tmp_path / "deep" / "out"
+    event.export(out, formats=["csv", "html"])
+    assert sorted(p.name for p in out.iterdir()) == sorted([*exports_module.CSV_FILES, "report.html", "event.json"])
+    assert out.stat().st_mode & 0o777 == umask_mode(0o777)      # readable as a plain mkdir would make it
+    assert [p.name for p in out.parent.iterdir()] == ["out"]
+
+
+def test_export_refuses_a_folder_named_like_its_files(event, earlier_export):
+    (earlier_export / "event.xlsx").mkdir()
+    before = _folder(earlier_export)
+    with pytest.raises(InputError, match=r"holds \['event.xlsx'\] that are not files"):
+        event.export(earlier_export)
+    assert _folder(earlier_export) == before
+    assert [p.name for p in earlier_export.parent.iterdir()] == ["out"]
+
+
 @pytest.mark.parametrize("names, expected", [
     (["B Dinas Koperasi, UKM dan Perindag Kab. Lampung Barat"], ["B Dinas Koperasi, UKM dan Perin"]),
     (["S CV Map/Kulit [Ratu]: *?"], ["S CV Map-Kulit (Ratu)- --"]),
@@ -383,7 +446,7 @@ def test_sheet_names(names, expected):
     ({"slots": "jam 9 sampai 12"}, "cannot parse slots part 'jam 9 sampai 12'"),
     ({"tables": 0}, "tables must be at least 1"),
     ({"aggregation": "avg"}, r"unknown aggregation 'avg'; use one of \['max', 'mean_top_n'"),
-    ({"need_text_cols": ["kebutuhan"]}, r"has no column 'kebutuhan'.*--need-text-col"),
+    ({"need_text_cols": ["kebutuhan"]}, r"is missing text column 'kebutuhan'.*--need-text-col"),
     ({"rules": pd.DataFrame({"buyer": ["B01"], "supplier": ["S001"], "rule": ["mungkin"]})},
      r"unknown rules \[\(2, 'mungkin'\)\].*must_meet or do_not_meet"),
     ({"filters": {"warna": "merah"}}, "warna"),
@@ -495,3 +558,70 @@ def test_cli_event_end_to_end(tmp_path, monkeypatch, capsys):
     # A second run resumes: the matching parts are reused.
     assert _cli(monkeypatch, argv + ["-k", "10"]) == 0
     assert json.loads((out / "matches_parts" / "progress.json").read_text())["n_chunks"] == 1
+
+
+# --------------------------------------------------------------------------- renamed keywords
+
+def _warns_here(record, old: str, new: str) -> None:
+    """One DeprecationWarning naming both names, pointing at the caller's line in this file."""
+    warned = [w for w in record if issubclass(w.category, DeprecationWarning)]
+    assert len(warned) == 1 and old in str(warned[0].message) and new in str(warned[0].message)
+    assert warned[0].filename == __file__
+
+
+def test_unmet_needs_threshold_is_a_deprecated_name(hand_matches):
+    new = unmet_needs(hand_matches, min_confidence=0.86)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        old = unmet_needs(hand_matches, threshold=0.86)
+    _warns_here(record, "unmet_needs(threshold=...)", "unmet_needs(min_confidence=...)")
+    for a, b in zip(old, new):
+        pd.testing.assert_frame_equal(a, b)
+    with pytest.raises(InputError, match="got both threshold= and min_confidence="):
+        unmet_needs(hand_matches, threshold=0.5, min_confidence=0.5)
+
+
+def test_event_result_threshold_is_a_deprecated_name(event):
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        assert event.threshold == event.min_confidence == 0.5
+    _warns_here(record, "EventResult.threshold", "EventResult.min_confidence")
+
+
+def test_must_and_dnm_are_deprecated_names(event):
+    from semantic_match.events.inputs import check_required
+    from semantic_match.events.schedule import schedule_candidates
+
+    common = dict(fixed=pd.DataFrame({"buyer_id": [], "supplier_id": []}), buyers=event.buyers,
+                  suppliers=event.suppliers, n_slots=4, n_tables=5, max_per_buyer=None, max_per_supplier=None)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        with pytest.raises(InputError, match=r"\('B01', 'S001'\)\] are both must-meet and do-not-meet"):
+            check_required(must=[("B01", "S001")], do_not_meet=[("B01", "S001")], **common)
+    _warns_here(record, "check_required(must=...)", "check_required(must_meet=...)")
+    with pytest.warns(DeprecationWarning, match=r"check_required\(dnm=\.\.\.\) is deprecated"):
+        check_required(must_meet=[("B03", "S900")], dnm=[("B01", "S001")], **common)
+
+    offered = event.pair_scores.loc[event.pair_scores["candidate"], ["buyer_id", "supplier_id", "score"]]
+    offered = pd.concat([offered, pd.DataFrame({"buyer_id": ["B03"], "supplier_id": ["S900"], "score": [0.0]})],
+                        ignore_index=True)
+    args = dict(labels=[s.label for s in event.slots], table_labels=event.tables, buyers=event.buyers,
+                suppliers=event.suppliers, fixed=pd.DataFrame({"buyer_id": [], "supplier_id": [], "slot": []}),
+                max_per_buyer=None, max_per_supplier=None, time_limit=30)
+    new = schedule_candidates(offered, must_meet=[("B03", "S900")], do_not_meet=[("B01", "S001")], **args)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        old = schedule_candidates(offered, must=[("B03", "S900")], dnm=[("B01", "S001")], **args)
+    assert sum(issubclass(w.category, DeprecationWarning) for w in record) == 2
+    pd.testing.assert_frame_equal(old.meetings, new.meetings)
+    assert new.meetings["must_meet"].sum() == 1 and new.objective == pytest.approx(event.schedule.objective)
+
+
+def test_confidence_histogram_threshold_is_a_deprecated_name():
+    from semantic_match.events.charts import confidence_histogram
+
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        uri = confidence_histogram([0.2, 0.7, np.nan], threshold=0.5)
+    _warns_here(record, "confidence_histogram(threshold=...)", "confidence_histogram(min_confidence=...)")
+    assert uri.startswith("data:image/png;base64,")

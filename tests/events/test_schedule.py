@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from semantic_match.errors import InputError
-from semantic_match.events.schedule import Schedule, schedule_meetings, validate_schedule
+from semantic_match.events.scheduling import Schedule, schedule_meetings, validate_schedule
 
 SLOTS2 = ["09:00", "09:30"]
 

@@ -6,7 +6,7 @@
         --need-text-col need --need-text-col spec --suppliers data/event_suppliers.csv \\
         --slots 09:00-12:00/20 --tables 12 --out build/event
 
-A thin layer over :func:`semantic_match.event.run_event`; every option maps to
+A thin layer over :func:`semantic_match.events.event.run_event`; every option maps to
 one of its arguments.
 """
 from __future__ import annotations
@@ -29,7 +29,10 @@ slots: '09:00-12:00/20' (20-minute meetings from 09:00 to 12:00), '09:00-10:20/2
 
 
 def _is_index(path: Path) -> bool:
-    return path.is_dir() and (path / "manifest.json").exists()
+    from ..retrieval.folder import is_index_folder
+
+    # Any index format: 0.1.0's manifest.json as well as the current one.
+    return path.is_dir() and is_index_folder(path)
 
 
 def _matcher(args):
@@ -43,7 +46,7 @@ def _matcher(args):
             raise InputError(f"'{source}' is an index folder; --id-col/--text-col apply to a catalogue file only")
         return Matcher.load(source, encoder=args.encoder, show_progress=show)
     if source.is_dir():
-        raise InputError(f"'{source}' is a folder but not an index (no manifest.json); give an index made by "
+        raise InputError(f"'{source}' is a folder but not an index; give an index made by "
                          f"`semantic-match index` or a catalogue file")
     if not args.id_col or not args.text_col:
         raise InputError(f"'{source}' is a catalogue file: pass --id-col COL and --text-col COL (repeatable) to "

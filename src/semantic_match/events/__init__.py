@@ -1,11 +1,27 @@
-"""Events wing: business-matching events (temu bisnis) from needs and products to a schedule.
+"""Events wing: business-matching events (temu bisnis), from needs and products to agendas and reports.
 
-One event run is a pipeline of stages, each a module that takes the previous
-stage's output and never calls back: inputs (parties, slots) -> matching
-(batch) -> pair scores (aggregate) -> candidates (meetings) -> schedule
-(scheduling) -> exports (exports, charts, report). :mod:`.event` strings them
-together. May import the retrieval core, io, text and errors; never the
-notebook or training wings. scipy.optimize is loaded only by the scheduler.
+One event run is a pipeline of stages; each is a module whose function takes
+the previous stage's output and never calls back, and :mod:`.event` only
+strings them together (:func:`run_event`, :class:`EventResult`):
+
+1. inputs — :mod:`.inputs` (:func:`~.inputs.read_inputs`), with :mod:`.slots` and
+   :mod:`.parties`: needs, buyers, suppliers, slots, tables, must-meet,
+   do-not-meet and fixed meetings, all checked before anything is matched;
+2. matching — :mod:`.matching`: every need against the catalogue, chunked and resumable;
+3. pair scores — :mod:`.pairs`: buyer × supplier scores and the unmet needs;
+4. candidates — :mod:`.candidates`: the pairs offered to the scheduler;
+5. schedule — :mod:`.schedule`, on the scheduler :mod:`.scheduling` (usable
+   alone: :func:`schedule_meetings`, :func:`validate_schedule`, :class:`Schedule`);
+6. exports — :mod:`.exports` (CSV files, publishing all or nothing), with
+   :mod:`.workbook`, :mod:`.report`, :mod:`.charts` and :mod:`.summary`.
+
+:mod:`.values` (blank cells, ids, message phrases) and :mod:`.compat`
+(deprecated keyword names) serve every stage. The wing may import the
+retrieval core (the :class:`~semantic_match.retrieval.matcher.Matcher`'s
+public API only), :mod:`semantic_match.io`, :mod:`semantic_match.text` and
+:mod:`semantic_match.errors`; never the notebook, training or cli wings. Heavy
+dependencies load on use: scipy.optimize when a schedule is solved, openpyxl
+and matplotlib when a workbook or a report is written.
 """
 from __future__ import annotations
 
@@ -18,7 +34,7 @@ def __getattr__(name: str):
 
         return getattr(event, name)
     if name in ("schedule_meetings", "validate_schedule", "Schedule"):
-        from . import schedule
+        from . import scheduling
 
-        return getattr(schedule, name)
+        return getattr(scheduling, name)
     raise AttributeError(f"module 'semantic_match.events' has no attribute {name!r}")

@@ -1,26 +1,54 @@
-"""CSV files and the Excel workbook of an event.
+"""Stage 6 of an event, exports: every file of an event into one folder, all of them or none.
 
-The workbook holds a summary, the full schedule, the buyer × supplier table,
-the unmet needs, then one agenda sheet per buyer (``B …``) and per supplier
-(``S …``). Excel sheet names are at most 31 characters, unique regardless of
-case, without ``[ ] : * ? / \\`` and not starting or ending with an
-apostrophe; :func:`sheet_names` makes them so.
+:func:`export_event` takes the :class:`~semantic_match.events.event.EventResult`
+and writes the CSV files (here), the Excel workbook (:mod:`.workbook`), the HTML
+report (:mod:`.report`) and ``event.json``.
+
+All or nothing
+--------------
+Every file is first written into a scratch folder beside the output folder.
+Then it is published:
+
+- when the output folder does not exist yet, by renaming the scratch folder
+  into place: one step, so the folder appears complete or not at all;
+- when it exists, file by file, because it may hold files the export does not
+  own (the matching parts of a resumable run, the organiser's own notes) and
+  those are never moved or deleted. Each earlier file of the same name is
+  first renamed into a backup folder beside the output folder; if anything
+  fails, the new files are taken out again and the earlier ones put back, so
+  the folder holds exactly what it held before. Only files named as the export
+  names them are replaced; an entry of such a name that is not a file (a
+  folder called ``report.html``) is refused before anything is written.
+
+A hard crash in the middle of the renames (a few milliseconds) can leave a
+mix; the earlier files are then in the backup folder ``.<out>.previous-…``.
 """
 from __future__ import annotations
 
-import re
+import json
+import logging
+import os
+import shutil
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
+from ..errors import InputError
+from ..io.files import make_temp_dir, replace_folder
+from .report import render_html
+from .summary import agenda_table
+from .workbook import write_workbook
 
-__all__ = ["sheet_names", "write_csvs", "write_workbook", "CSV_FILES"]
+if TYPE_CHECKING:
+    from .event import EventResult
 
-_INVALID = re.compile(r"[\[\]:*?/\\]")
-_MAX = 31
+__all__ = ["export_event", "export_names", "write_csvs", "event_json", "publish_files", "FORMATS", "CSV_FILES"]
 
-#: File name -> EventResult attribute (or a function of it) written as CSV.
+logger = logging.getLogger(__name__)
+
+FORMATS = ("csv", "xlsx", "html")
+
+#: File name -> EventResult attribute written as CSV (None: the agendas of a role).
 CSV_FILES = {
     "schedule.csv": "meetings",
     "pair_scores.csv": "pair_scores",
@@ -32,178 +60,138 @@ CSV_FILES = {
     "agenda_suppliers.csv": None,
 }
 
-_AGENDA_BUYER = ["buyer_id", "buyer", "slot", "time", "table", "supplier_id", "supplier", "score",
-                 "needs_served", "explanation", "detail", "fixed", "must_meet"]
-_AGENDA_SUPPLIER = ["supplier_id", "supplier", "slot", "time", "table", "buyer_id", "buyer", "score",
-                    "needs_served", "explanation", "detail", "fixed", "must_meet"]
+
+def export_names(formats: Sequence[str]) -> list[str]:
+    """The names of the files an export of these formats writes, in the order written."""
+    names = list(CSV_FILES) if "csv" in formats else []
+    names += ["event.xlsx"] if "xlsx" in formats else []
+    names += ["report.html"] if "html" in formats else []
+    return names + ["event.json"]
 
 
-def sheet_names(names: Iterable[str]) -> list[str]:
-    """Valid, unique Excel sheet names for the given titles, in order.
-
-    Examples
-    --------
-    >>> sheet_names(["B Dinas Koperasi, UKM dan Perindag Kab. Lampung Barat", "S CV Map/Kulit [Ratu]"])
-    ['B Dinas Koperasi, UKM dan Perin', 'S CV Map-Kulit (Ratu)']
-    """
-    out, used = [], set()
-    for name in names:
-        clean = _INVALID.sub(lambda m: {"[": "(", "]": ")"}.get(m.group(), "-"), str(name))
-        clean = " ".join(clean.split()).strip("'") or "Sheet"
-        if clean.casefold() == "history":
-            clean = "History (1)"
-        candidate, n = clean[:_MAX].rstrip().rstrip("'"), 1
-        while candidate.casefold() in used:
-            n += 1
-            suffix = f"~{n}"
-            candidate = clean[:_MAX - len(suffix)].rstrip().rstrip("'") + suffix
-        used.add(candidate.casefold())
-        out.append(candidate)
-    return out
-
-
-def buyer_agendas(result) -> pd.DataFrame:
-    m = result.meetings
-    return m.sort_values(["buyer_id", "slot"], kind="stable")[_AGENDA_BUYER].reset_index(drop=True)
-
-
-def supplier_agendas(result) -> pd.DataFrame:
-    m = result.meetings
-    return m.sort_values(["supplier_id", "slot"], kind="stable")[_AGENDA_SUPPLIER].reset_index(drop=True)
-
-
-def write_csvs(result, folder: Path) -> list[Path]:
+def write_csvs(result: EventResult, folder: Path) -> list[Path]:
     """Write the CSV files of :data:`CSV_FILES` into ``folder`` (UTF-8 with BOM, for Excel)."""
     paths = []
     for name, attr in CSV_FILES.items():
         frame = (getattr(result, attr) if attr else
-                 buyer_agendas(result) if name == "agenda_buyers.csv" else supplier_agendas(result))
+                 agenda_table(result, "buyer" if name == "agenda_buyers.csv" else "supplier"))
         path = folder / name
         frame.to_csv(path, index=False, encoding="utf-8-sig")
         paths.append(path)
     return paths
 
 
-def summary_rows(result, title: str) -> list[tuple[str, object]]:
+def event_json(result: EventResult, title: str) -> dict:
+    """The content of ``event.json``: settings, counts, the schedule's quality and the timings."""
     s = result.schedule
-    return [
-        ("event", title),
-        ("needs", len(result.needs)),
-        ("buyers", len(result.buyers.ids)),
-        ("suppliers", len(result.suppliers.ids)),
-        ("catalogue products", result.settings.get("n_items")),
-        ("unmet needs (best confidence below threshold)", len(result.unmet)),
-        ("minimum confidence (threshold)", round(result.threshold, 4)),
-        ("pair score", result.settings.get("aggregation")
-         + (f" (top_n = {result.settings.get('top_n')})" if result.settings.get("aggregation") == "mean_top_n"
-            else "")),
-        ("buyer x supplier pairs", len(result.pair_scores)),
-        ("candidate suppliers per buyer", result.settings.get("candidates_per_buyer")),
-        ("slots", f"{len(result.slots)}: {result.slots[0].span} … {result.slots[-1].span}"),
-        ("tables", len(result.tables)),
-        ("meetings", len(result.meetings)),
-        ("total score", round(s.objective, 4)),
-        ("upper bound (LP relaxation)", round(s.bound, 4)),
-        ("gap", f"{s.gap:.3%}"),
-        ("solver status", s.status),
-    ]
+    return {"title": title, "settings": result.settings,
+            "needs": len(result.needs), "buyers": len(result.buyers.ids), "suppliers": len(result.suppliers.ids),
+            "unmet_needs": len(result.unmet), "pairs": len(result.pair_scores), "meetings": len(result.meetings),
+            "schedule": {"objective": s.objective, "bound": s.bound, "gap": s.gap, "status": s.status,
+                         "solve_seconds": s.solve_seconds},
+            "timings": {k: round(v, 3) for k, v in result.timings.items()}}
 
 
-def _cell(value):
-    """A value openpyxl stores as Excel expects: NaN/NA as an empty cell, numpy scalars as Python ones."""
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
-        return None
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
+def export_event(result: EventResult, out_dir: str | os.PathLike, *, formats: Sequence[str] = FORMATS,
+                 title: str | None = None) -> list[Path]:
+    """Write an event's files into ``out_dir``; all of them or, on any error, none.
 
+    Parameters
+    ----------
+    result : EventResult
+    out_dir : path
+        Created when missing. Files of an earlier export there are replaced;
+        other files (such as the matching parts of a resumable run) are left
+        alone. See the module docstring for how a failure leaves it untouched.
+    formats : sequence of {"csv", "xlsx", "html"}
+        ``csv``: ``schedule.csv``, ``agenda_buyers.csv``, ``agenda_suppliers.csv``,
+        ``pair_scores.csv``, ``matches.csv``, ``unmet_needs.csv``,
+        ``unmet_by_buyer.csv``, ``unmet_by_category.csv``; ``xlsx``: ``event.xlsx``;
+        ``html``: ``report.html``. ``event.json`` (settings, schedule quality,
+        timings) is always written.
+    title : str, optional
+        Title of the report; default "Temu Bisnis — business-matching event".
 
-def _add_sheet(book, name: str, frame: pd.DataFrame, heading: str | None) -> None:
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
+    Returns
+    -------
+    list of Path
+        The files written.
 
-    ws = book.create_sheet(title=name)
-    wrap = Alignment(wrap_text=True, vertical="top")
-    long_cols = set()
-    # Widths and panes must be set before the first row of a write-only sheet.
-    for j, col in enumerate(frame.columns, start=1):
-        sample = [str(col)] + [str(v) for v in frame[col].head(200)]
-        width = min(max(map(len, sample)) + 2, 60)
-        ws.column_dimensions[get_column_letter(j)].width = max(width, 8)
-        if width >= 60:
-            long_cols.add(j - 1)
-    ws.freeze_panes = "A2" if heading is None else "A4"
-    if heading is not None:
-        title = WriteOnlyCell(ws, value=heading)
-        title.font = Font(bold=True, size=13)
-        ws.append([title])
-        ws.append([])
-    bold = Font(bold=True)
-    header = []
-    for col in frame.columns:
-        cell = WriteOnlyCell(ws, value=str(col))
-        cell.font = bold
-        header.append(cell)
-    ws.append(header)
-    for row in frame.itertuples(index=False, name=None):
-        values = [_cell(v) for v in row]
-        if long_cols:
-            for j in long_cols:
-                cell = WriteOnlyCell(ws, value=values[j])
-                cell.alignment = wrap
-                values[j] = cell
-        ws.append(values)
-    if heading is not None and frame.empty:
-        ws.append(["no meetings"])
+    Raises
+    ------
+    InputError
+        Unknown formats, ``out_dir`` is a file, or it holds a folder named like
+        one of the files.
 
-
-def write_workbook(result, path: Path, *, title: str) -> Path:
-    """Write ``event.xlsx``: summary, schedule, pairs, unmet needs and one agenda sheet per party.
-
-    The workbook is streamed (openpyxl write-only mode), so hundreds of agenda
-    sheets take seconds, not minutes. Agenda sheets have a title row, an empty
-    row, then the table (read them with ``pd.read_excel(..., header=2)``).
+    Examples
+    --------
+    >>> export_event(ev, "build/event", formats=["xlsx", "html"], title="Temu Bisnis P3DN Lampung 2023")
+    ... # doctest: +SKIP
     """
-    from openpyxl import Workbook
-
-    fixed = [("Summary", pd.DataFrame(summary_rows(result, title), columns=["item", "value"]), None),
-             ("Schedule", result.meetings, None),
-             ("Buyer x supplier", result.pair_scores, None),
-             ("Unmet needs", _unmet_sheet(result), None),
-             ("Unmet by buyer", result.unmet_by_buyer, None),
-             ("Unmet by category", result.unmet_by_category, None)]
-    agendas = []
-    by_buyer, by_supplier = agendas_by_party(result, "buyer"), agendas_by_party(result, "supplier")
-    for b in result.buyers.ids:
-        agendas.append((f"B {b}", by_buyer[b].drop(columns=["detail"]),
-                        f"Agenda of buyer {result.buyers.name(b)} ({b})"))
-    for s in result.suppliers.ids:
-        agendas.append((f"S {s}", by_supplier[s].drop(columns=["detail"]),
-                        f"Agenda of supplier {result.suppliers.name(s)} ({s})"))
-    sheets = fixed + agendas
-    book = Workbook(write_only=True)
-    for name, (_, frame, heading) in zip(sheet_names(n for n, _, _ in sheets), sheets):
-        _add_sheet(book, name, frame, heading)
-    book.save(path)
-    return path
-
-
-def agendas_by_party(result, role: str) -> dict[str, pd.DataFrame]:
-    """Every party's agenda (as :meth:`EventResult.buyer_agenda` gives it), computed in one pass."""
-    parties = result.buyers if role == "buyer" else result.suppliers
-    other = ["supplier_id", "supplier"] if role == "buyer" else ["buyer_id", "buyer"]
-    cols = ["slot", "time", "table", *other, "score", "needs_served", "explanation", "detail", "fixed", "must_meet"]
-    m = result.meetings
-    groups = {k: g[cols].reset_index(drop=True) for k, g in m.groupby(f"{role}_id", sort=False)}
-    empty = m.iloc[:0][cols].reset_index(drop=True)
-    return {p: groups.get(p, empty) for p in parties.ids}
+    formats = list(dict.fromkeys(formats))
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise InputError(f"unknown export format(s) {unknown}; use some of {list(FORMATS)}")
+    title = title or "Temu Bisnis — business-matching event"
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"'{out_dir}' is a file; the event files need a folder")
+    names = export_names(formats)
+    blocked = [n for n in names if (out_dir / n).exists() and not (out_dir / n).is_file()]
+    if blocked:
+        raise InputError(f"'{out_dir}' holds {blocked} that are not files, where the export writes files of "
+                         f"those names; move them away or choose another output folder")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    scratch = make_temp_dir(out_dir.parent, prefix=f".{out_dir.name}.export-")
+    try:
+        if "csv" in formats:
+            write_csvs(result, scratch)
+        if "xlsx" in formats:
+            write_workbook(result, scratch / "event.xlsx", title=title)
+        if "html" in formats:
+            (scratch / "report.html").write_text(render_html(result, title=title), encoding="utf-8")
+        (scratch / "event.json").write_text(json.dumps(event_json(result, title), indent=2, ensure_ascii=False,
+                                                       default=str) + "\n", encoding="utf-8")
+        publish_files(scratch, out_dir, names)
+    finally:
+        # Gone after a one-rename publish; otherwise only the new files' leftovers of a failure remain.
+        shutil.rmtree(scratch, ignore_errors=True)
+    logger.info("exported %d files to '%s'", len(names), out_dir)
+    return [out_dir / n for n in names]
 
 
-def _unmet_sheet(result) -> pd.DataFrame:
-    cols = [c for c in ("need_id", "buyer_id", "need_text", "confidence", "item_id", "category", "supplier_id",
-                        "supplier") if c in result.unmet.columns]
-    name_col = result.settings.get("item_name_col")
-    if name_col in result.unmet.columns:
-        cols.insert(cols.index("item_id") + 1 if "item_id" in cols else len(cols), name_col)
-    return result.unmet[cols]
+def publish_files(scratch: Path, out_dir: Path, names: Sequence[str]) -> None:
+    """Move the files ``names`` from ``scratch`` into ``out_dir``: all of them, or none.
+
+    A missing ``out_dir`` is the renamed ``scratch`` (which then holds exactly
+    ``names``). In an existing one, the earlier files of those names are renamed
+    into a backup folder first and put back if any step fails; files of other
+    names are not touched.
+    """
+    if not out_dir.exists():
+        replace_folder(scratch, out_dir)
+        return
+    backup = make_temp_dir(out_dir.parent, prefix=f".{out_dir.name}.previous-")
+    aside: list[str] = []       # earlier files now in the backup folder
+    placed: list[str] = []      # new files now in out_dir
+    try:
+        for name in names:
+            target = out_dir / name
+            if target.exists():
+                os.replace(target, backup / name)
+                aside.append(name)
+            os.replace(scratch / name, target)
+            placed.append(name)
+    except BaseException:
+        try:
+            for name in reversed(placed):
+                (out_dir / name).unlink()
+            for name in reversed(aside):
+                os.replace(backup / name, out_dir / name)
+        except OSError:
+            # The earlier files are safe in the backup folder; say where rather than delete them.
+            logger.error("could not restore the earlier files of '%s'; they are in '%s'", out_dir, backup)
+            raise
+        shutil.rmtree(backup, ignore_errors=True)
+        raise
+    shutil.rmtree(backup, ignore_errors=True)

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Sequence
+from typing import Any, Literal, cast
 
 import pandas as pd
 
-from ..io.catalog import TableSource, read_table
 from ..errors import InputError, format_list
+from ..io.catalog import TableSource
+from ..io.columns import require_columns
+from ..io.tables import read_table
 from .slots import Slot, availability_from_table
+from .values import describe_source, is_blank, known_ids_phrase
 
 __all__ = ["Parties", "buyers_from_needs", "suppliers_from_catalog", "read_pairs", "read_rules", "read_fixed"]
 
@@ -34,19 +38,11 @@ def _clean(value: Any) -> str:
     return " ".join(str(value).split()).casefold()
 
 
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and value != value) or str(value).strip() == ""
-
-
 def _time_key(value: Any) -> str:
     """'9:00', '09.00' and '09:00' name the same slot."""
     text = str(value).strip()
     m = re.match(r"^(\d{1,2})[:.](\d{2})$", text)
     return f"{int(m.group(1)):02d}:{m.group(2)}" if m else text
-
-
-def _describe(source: TableSource) -> str:
-    return f"'{source}'" if not isinstance(source, pd.DataFrame) else "the DataFrame"
 
 
 def _read(source: TableSource, where: str) -> pd.DataFrame:
@@ -96,9 +92,8 @@ class Parties:
         return self.lookup.get(_clean(value))
 
     def known_phrase(self) -> str:
-        ids = self.ids
-        return (f"known {self.role} ids are {format_list(ids)}" if len(ids) <= 5 else
-                f"known {self.role} ids are {ids[0]!r} … {ids[-1]!r} ({len(ids)} {self.role}s)")
+        """The ids of this role, for messages about an unknown one."""
+        return known_ids_phrase(self.role, self.ids)
 
 
 def _make(role: Role, table: pd.DataFrame, availability: dict) -> Parties:
@@ -114,14 +109,12 @@ def _make(role: Role, table: pd.DataFrame, availability: dict) -> Parties:
 
 def _party_file(source: TableSource, role: Role, *, id_col: str, name_cols: Sequence[str],
                 availability_col: str, slots: Sequence[Slot]) -> tuple[pd.DataFrame, dict]:
-    where = f"{role}s file {_describe(source)}"
+    where = f"{role}s file {describe_source(source)}"
     frame = _read(source, where)
     frame.columns = [str(c).strip() for c in frame.columns]
-    if id_col not in frame.columns:
-        raise InputError(f"{where} has no id column '{id_col}'; columns are "
-                         f"{format_list(list(frame.columns), 12)}; add a column '{id_col}'")
+    require_columns(frame, [id_col], where=where, what="id", hint=f"add a column '{id_col}'")
     ids = frame[id_col]
-    holes = [i + 2 for i, v in enumerate(ids) if _missing(v)]
+    holes = [i + 2 for i, v in enumerate(ids) if is_blank(v)]
     if holes:
         raise InputError(f"{where} has {len(holes)} rows without a '{id_col}', lines {format_list(holes)}; "
                          f"give every row an id")
@@ -173,11 +166,9 @@ def buyers_from_needs(needs: pd.DataFrame, buyer_col: str, *, buyers: TableSourc
     >>> ids
     ['Dinas Koperasi Kab. Lampung Barat']
     """
-    if buyer_col not in needs.columns:
-        raise InputError(f"{source} has no buyer column '{buyer_col}'; columns are "
-                         f"{format_list(list(needs.columns), 12)}; pass buyer_col=... (--buyer-col COL)")
+    require_columns(needs, [buyer_col], where=source, what="buyer", hint="pass buyer_col=... (--buyer-col COL)")
     values = needs[buyer_col]
-    holes = needs.loc[values.map(_missing), need_id_col].tolist()
+    holes = needs.loc[values.map(is_blank), need_id_col].tolist()
     if holes:
         raise InputError(f"{source} has {len(holes)} needs without a buyer in column '{buyer_col}': "
                          f"{format_list(holes)}; fill in the buyer or drop those needs")
@@ -190,13 +181,13 @@ def buyers_from_needs(needs: pd.DataFrame, buyer_col: str, *, buyers: TableSourc
                                       name_cols=[buyer_col, "buyer", "name", "nama"],
                                       availability_col=availability_col, slots=slots)
     parties = _make("buyer", table, availability)
-    ids = [parties.resolve(v) for v in values]
-    unknown = sorted({str(v) for v, i in zip(values, ids) if i is None})
+    resolved = [parties.resolve(v) for v in values]
+    unknown = sorted({str(v) for v, i in zip(values, resolved) if i is None})
     if unknown:
         raise InputError(f"{source} column '{buyer_col}' names {len(unknown)} buyer(s) that the buyers file "
-                         f"{_describe(buyers)} lacks (by buyer_id or name): {format_list(unknown)}; add them "
+                         f"{describe_source(buyers)} lacks (by buyer_id or name): {format_list(unknown)}; add them "
                          f"to the buyers file or fix the names")
-    return parties, ids
+    return parties, [i for i in resolved if i is not None]      # every one, as none is unknown
 
 
 def suppliers_from_catalog(items: pd.DataFrame, supplier_col: str, *, suppliers: TableSource | None = None,
@@ -223,17 +214,16 @@ def suppliers_from_catalog(items: pd.DataFrame, supplier_col: str, *, suppliers:
     item_supplier : Series
         Supplier id (str, or None) per item, indexed by item position.
     """
-    if supplier_col not in items.columns:
-        raise InputError(f"the catalogue has no supplier column '{supplier_col}'; its columns are "
-                         f"{format_list(list(items.columns), 12)}; pass supplier_col=... (--supplier-col COL)")
-    item_supplier = items[supplier_col].map(lambda v: None if _missing(v) else " ".join(str(v).split()))
+    require_columns(items, [supplier_col], where="the catalogue", what="supplier",
+                    hint="pass supplier_col=... (--supplier-col COL)")
+    item_supplier = items[supplier_col].map(lambda v: None if is_blank(v) else " ".join(str(v).split()))
     if item_supplier.isna().any():
         logger.warning("%d catalogue items have no supplier in column '%s'; they cannot lead to meetings",
                        int(item_supplier.isna().sum()), supplier_col)
     from_items = list(dict.fromkeys(item_supplier.dropna()))
     if name_col in items.columns and name_col != supplier_col:
         first = items.assign(_sid=item_supplier).dropna(subset=["_sid"]).drop_duplicates("_sid")
-        item_names = dict(zip(first["_sid"], first[name_col].map(lambda v: "" if _missing(v) else str(v))))
+        item_names = dict(zip(first["_sid"], first[name_col].map(lambda v: "" if is_blank(v) else str(v))))
     else:
         item_names = {}
     if suppliers is None:
@@ -268,9 +258,10 @@ def _resolve_rows(frame: pd.DataFrame, b_cols: list[str], s_cols: list[str], buy
                   suppliers: Parties, where: str) -> list[tuple[str, str]]:
     """Resolve every row's buyer and supplier; ``frame``'s index is the row position in the file."""
     def first(parties: Parties, values: tuple) -> str | None:
-        return next((found for v in values if not _missing(v) and (found := parties.resolve(v))), None)
+        return next((found for v in values if not is_blank(v) and (found := parties.resolve(v))), None)
 
-    pairs, problems = [], []
+    pairs: list[tuple[str | None, str | None]] = []
+    problems = []
     for line, bs, ss in zip(frame.index + 2, zip(*(frame[c] for c in b_cols)), zip(*(frame[c] for c in s_cols))):
         bid, sid = first(buyers, bs), first(suppliers, ss)
         if bid is None:
@@ -285,7 +276,7 @@ def _resolve_rows(frame: pd.DataFrame, b_cols: list[str], s_cols: list[str], buy
         hints = "; ".join((buyers if r == "buyer" else suppliers).known_phrase() for r in roles)
         raise InputError(f"{where} names parties that are not in the event: {shown}{more}; {hints}; "
                          f"use their ids or exact names")
-    return pairs
+    return cast(list[tuple[str, str]], pairs)     # no id is None: an unknown party raised above
 
 
 def _rules(frame: pd.DataFrame, where: str) -> pd.Series:
@@ -313,7 +304,7 @@ def read_pairs(source: TableSource, *, buyers: Parties, suppliers: Parties,
     >>> read_pairs(rules, buyers=b, suppliers=s, rule="must_meet")   # doctest: +SKIP
     [('B01', 'S001')]
     """
-    where = what if isinstance(source, pd.DataFrame) and what.endswith("]") else f"{what} {_describe(source)}"
+    where = what if isinstance(source, pd.DataFrame) and what.endswith("]") else f"{what} {describe_source(source)}"
     frame = _read(source, where).reset_index(drop=True)
     b_col, s_col = _pair_columns(frame, where)
     if rule is not None and "rule" in frame.columns:
@@ -329,12 +320,11 @@ def read_rules(source: TableSource, *, buyers: Parties, suppliers: Parties
     -------
     must_meet, do_not_meet : list of (buyer_id, supplier_id)
     """
-    where = f"rules file {_describe(source)}"
+    where = f"rules file {describe_source(source)}"
     frame = _read(source, where).reset_index(drop=True)
     b_col, s_col = _pair_columns(frame, where, extra=["rule"])
-    if "rule" not in frame.columns:
-        raise InputError(f"{where} has no 'rule' column (must_meet or do_not_meet per row); columns are "
-                         f"{format_list(list(frame.columns), 12)}")
+    require_columns(frame, ["rule"], where=where, what="rule",
+                    hint="add a column 'rule' saying must_meet or do_not_meet per row")
     kinds = _rules(frame, where).to_numpy()
     pairs = _resolve_rows(frame, b_col, s_col, buyers, suppliers, where)
     must = [p for p, k in zip(pairs, kinds) if k == "must_meet"]
@@ -352,12 +342,11 @@ def read_fixed(source: TableSource, *, buyers: Parties, suppliers: Parties,
     ``1``/``true``/``ya``/``x``, so an exported ``schedule.csv`` with some rows
     marked can be passed back as it is.
     """
-    where = f"fixed meetings file {_describe(source)}"
+    where = f"fixed meetings file {describe_source(source)}"
     by_label = {_time_key(s.label): s.label for s in slots}
     frame = _read(source, where)
     b_col, s_col = _pair_columns(frame, where, extra=["slot"])
-    if "slot" not in frame.columns:
-        raise InputError(f"{where} has no 'slot' column; columns are {format_list(list(frame.columns), 12)}")
+    require_columns(frame, ["slot"], where=where, what="slot", hint="add a column 'slot' with each meeting's slot")
     frame = frame.reset_index(drop=True)
     if "fixed" in frame.columns:
         frame = frame[frame["fixed"].map(lambda v: _clean(v) in _TRUE).to_numpy()]
@@ -371,12 +360,12 @@ def read_fixed(source: TableSource, *, buyers: Parties, suppliers: Parties,
             raise InputError(f"{where}, line {line}: slot {slot!r} is not a slot of the event; slots are "
                              f"{format_list([s.label for s in slots], 12)}; fix the slot or leave the row unfixed")
         labels.append(label)
-        if not _missing(table) and str(table).strip().removesuffix(".0") not in table_keys:
+        if not is_blank(table) and str(table).strip().removesuffix(".0") not in table_keys:
             raise InputError(f"{where}, line {line}: table {table!r} is not a table of the event; tables are "
                              f"{format_list(list(tables), 12)}; fix it or leave it empty")
     out = pd.DataFrame({"buyer_id": [p[0] for p in pairs], "supplier_id": [p[1] for p in pairs],
                         "slot": labels})
     if "table" in frame.columns:
-        out["table"] = [None if _missing(t) else table_keys[str(t).strip().removesuffix(".0")]
+        out["table"] = [None if is_blank(t) else table_keys[str(t).strip().removesuffix(".0")]
                         for t in frame["table"]]
     return out

@@ -1,50 +1,49 @@
-"""Event exports: CSV files, the Excel workbook and a self-contained, printable HTML report.
+"""The HTML report of an event, ``report.html``: self-contained and printable.
 
-:func:`export_event` writes everything into a private temporary folder next to
-the output folder and moves the finished files in only when all of them were
-written, so an error never leaves partial files behind. The HTML report has
-its CSS inline and its three charts as PNG ``data:`` URIs (no external
-files), escapes every text, and prints one agenda per page.
+The report has its CSS inline and its three charts as PNG ``data:`` URIs (no
+external files, :mod:`.charts`), escapes every text, and prints one agenda per
+page. :func:`~semantic_match.events.exports.export_event` writes it.
 """
 from __future__ import annotations
 
 import datetime as _dt
 import html
-import json
-import logging
-import os
-import shutil
-import tempfile
-from pathlib import Path
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..io.frames import is_missing
+from ..io.html import ACCENT, MUTED
+from ..version import __version__
+from .charts import confidence_histogram, meetings_per_slot, needs_per_supplier
+from .parties import Parties
+from .summary import party_agendas, summary_rows
 
-__all__ = ["export_event", "render_html", "FORMATS"]
+if TYPE_CHECKING:
+    from .event import EventResult
 
-logger = logging.getLogger(__name__)
+__all__ = ["render_html"]
 
-FORMATS = ("csv", "xlsx", "html")
 _PAIRS_SHOWN = 10   # best suppliers listed per buyer in the HTML report
 
+# Colours that carry meaning come from the package's palette, as in the charts and notebooks.
 _CSS = """
 body { font-family: "Segoe UI", Roboto, Arial, sans-serif; color: #1a202c; background: #fff;
        margin: 2rem auto; max-width: 1100px; padding: 0 1rem; line-height: 1.4; font-size: 14px; }
 h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.25rem; border-bottom: 2px solid #cbd5e0;
      padding-bottom: .2rem; margin-top: 2rem; } h3 { font-size: 1.05rem; margin: 1.2rem 0 .4rem; }
-.meta, .note { color: #4a5568; font-size: .9rem; }
-nav a { margin-right: 1rem; color: #2b6cb0; }
+.meta, .note { color: @MUTED@; font-size: .9rem; }
+nav a { margin-right: 1rem; color: @ACCENT@; }
 table { border-collapse: collapse; width: 100%; margin: .4rem 0 1rem; font-size: .85rem; }
 th, td { border: 1px solid #cbd5e0; padding: 3px 6px; text-align: left; vertical-align: top; }
 th { background: #edf2f7; } td.num { text-align: right; white-space: nowrap; }
 table.kv { width: auto; } table.kv th { width: 22rem; }
 figure { margin: 1rem 0; } figure img { max-width: 100%; border: 1px solid #e2e8f0; }
-figcaption { color: #4a5568; font-size: .85rem; }
+figcaption { color: @MUTED@; font-size: .85rem; }
 .tag { border: 1px solid #a0aec0; border-radius: 3px; padding: 0 3px; font-size: .75rem; }
-.empty { color: #718096; font-style: italic; }
+.empty { color: @MUTED@; font-style: italic; }
 @page { size: A4; margin: 14mm; }
 @media print {
   body { margin: 0; max-width: none; font-size: 10pt; color: #000; background: #fff; }
@@ -54,11 +53,11 @@ figcaption { color: #4a5568; font-size: .85rem; }
   tr, figure { break-inside: avoid; page-break-inside: avoid; }
   a { color: #000; text-decoration: none; }
 }
-"""
+""".replace("@ACCENT@", ACCENT).replace("@MUTED@", MUTED)
 
 
 def _e(value: Any) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    if is_missing(value):
         return ""
     return html.escape(str(value), quote=True)
 
@@ -95,9 +94,7 @@ def _table(frame: pd.DataFrame, columns: Sequence[tuple[str, str]], *, numeric: 
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-def _charts(result) -> list[tuple[str, str, str]]:
-    from .charts import confidence_histogram, meetings_per_slot, needs_per_supplier
-
+def _charts(result: EventResult) -> list[tuple[str, str, str]]:
     m = result.matches
     top = m[m["rank"] == 1] if len(m) else m
     conf = pd.to_numeric(top["confidence"], errors="coerce").to_numpy() if len(top) else np.zeros(0)
@@ -107,8 +104,8 @@ def _charts(result) -> list[tuple[str, str, str]]:
     labels = [s.label for s in result.slots]
     return [
         ("Confidence of each need's best product",
-         confidence_histogram(conf, result.threshold),
-         f"Needs left of the dashed line (confidence below {result.threshold:.2f}) have no good local "
+         confidence_histogram(conf, result.min_confidence),
+         f"Needs left of the dashed line (confidence below {result.min_confidence:.2f}) have no good local "
          f"product: they are listed under Unmet needs."),
         ("Needs served per supplier",
          needs_per_supplier([result.suppliers.name(s) for s in served.index], served.to_numpy().tolist()),
@@ -119,7 +116,7 @@ def _charts(result) -> list[tuple[str, str, str]]:
     ]
 
 
-def _party_info(parties, party: str) -> str:
+def _party_info(parties: Parties, party: str) -> str:
     row = parties.table[parties.table[f"{parties.role}_id"] == party]
     if row.empty:
         return ""
@@ -131,11 +128,8 @@ def _party_info(parties, party: str) -> str:
     return " · ".join(parts)
 
 
-def render_html(result, *, title: str) -> str:
+def render_html(result: EventResult, *, title: str) -> str:
     """The self-contained HTML report of an event (see the module docstring)."""
-    from ..version import __version__
-    from .exports import agendas_by_party, summary_rows
-
     s = result.schedule
     out = [f"<!DOCTYPE html>\n<html lang=\"id\"><head><meta charset=\"utf-8\">"
            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
@@ -182,7 +176,7 @@ def render_html(result, *, title: str) -> str:
 
     out.append(f'<section id="unmet"><h2>Unmet needs: opportunities for local industry</h2><p class="note">'
                f"{len(result.unmet)} of {len(result.needs)} needs have no product with confidence "
-               f"≥ {result.threshold:.2f}. Grouped by the category of their best (weak) match:</p>")
+               f"≥ {result.min_confidence:.2f}. Grouped by the category of their best (weak) match:</p>")
     out.append(_table(result.unmet_by_category, [("category", "category of the weak best match"),
                                                  ("unmet_needs", "needs"), ("buyers", "buyers"),
                                                  ("need_ids", "need ids")],
@@ -196,7 +190,7 @@ def render_html(result, *, title: str) -> str:
         else result.unmet
     name_col = result.settings.get("item_name_col")
     cols = [("need_id", "need"), ("buyer", "buyer"), ("need_text", "text"), ("confidence", "best confidence")]
-    if name_col in unmet.columns:
+    if isinstance(name_col, str) and name_col in unmet.columns:
         cols.append((name_col, "best (weak) product"))
     out.append(_table(unmet, cols, numeric=["confidence"], empty="every need is served"))
     out.append("</section>")
@@ -208,7 +202,7 @@ def render_html(result, *, title: str) -> str:
                                              ("supplier", result.suppliers, "buyer", "buyer")):
         if role == "supplier":
             out.append('<div id="suppliers"></div>')
-        agendas = agendas_by_party(result, role)
+        agendas = party_agendas(result, role)
         for party in parties.ids:
             agenda = agendas[party]
             cols = [(other if c == "@other" else c, other_name if c == "@other" else h) for c, h in agenda_cols]
@@ -219,78 +213,3 @@ def render_html(result, *, title: str) -> str:
             out.append("</section>")
     out.append("</body></html>\n")
     return "\n".join(out)
-
-
-def export_event(result, out_dir: str | os.PathLike, *, formats: Sequence[str] = FORMATS,
-                 title: str | None = None) -> list[Path]:
-    """Write an event's files into ``out_dir``; all of them or, on any error, none.
-
-    Parameters
-    ----------
-    result : EventResult
-    out_dir : path
-        Created when missing. Files of an earlier export there are replaced;
-        other files (such as the matching parts of a resumable run) are left alone.
-    formats : sequence of {"csv", "xlsx", "html"}
-        ``csv``: ``schedule.csv``, ``agenda_buyers.csv``, ``agenda_suppliers.csv``,
-        ``pair_scores.csv``, ``matches.csv``, ``unmet_needs.csv``,
-        ``unmet_by_buyer.csv``, ``unmet_by_category.csv``; ``xlsx``: ``event.xlsx``;
-        ``html``: ``report.html``. ``event.json`` (settings, schedule quality,
-        timings) is always written.
-    title : str, optional
-        Title of the report; default "Temu Bisnis — business-matching event".
-
-    Returns
-    -------
-    list of Path
-        The files written.
-
-    Examples
-    --------
-    >>> export_event(ev, "build/event", formats=["xlsx", "html"], title="Temu Bisnis P3DN Lampung 2023")
-    ... # doctest: +SKIP
-    """
-    from .exports import write_csvs, write_workbook
-
-    formats = list(dict.fromkeys(formats))
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown or not formats:
-        raise InputError(f"unknown export format(s) {unknown}; use some of {list(FORMATS)}")
-    title = title or "Temu Bisnis — business-matching event"
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise InputError(f"'{out_dir}' is a file; the event files need a folder")
-    parent = out_dir.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.export-", dir=parent))
-    try:
-        written = []
-        if "csv" in formats:
-            written += write_csvs(result, tmp)
-        if "xlsx" in formats:
-            written.append(write_workbook(result, tmp / "event.xlsx", title=title))
-        if "html" in formats:
-            (tmp / "report.html").write_text(render_html(result, title=title), encoding="utf-8")
-            written.append(tmp / "report.html")
-        (tmp / "event.json").write_text(json.dumps(_event_json(result, title), indent=2, ensure_ascii=False,
-                                                   default=str) + "\n", encoding="utf-8")
-        written.append(tmp / "event.json")
-        out_dir.mkdir(parents=True, exist_ok=True)
-        final = []
-        for path in written:
-            os.replace(path, out_dir / path.name)
-            final.append(out_dir / path.name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    logger.info("exported %d files to '%s'", len(final), out_dir)
-    return final
-
-
-def _event_json(result, title: str) -> dict:
-    s = result.schedule
-    return {"title": title, "settings": result.settings,
-            "needs": len(result.needs), "buyers": len(result.buyers.ids), "suppliers": len(result.suppliers.ids),
-            "unmet_needs": len(result.unmet), "pairs": len(result.pair_scores), "meetings": len(result.meetings),
-            "schedule": {"objective": s.objective, "bound": s.bound, "gap": s.gap, "status": s.status,
-                         "solve_seconds": s.solve_seconds},
-            "timings": {k: round(v, 3) for k, v in result.timings.items()}}

@@ -20,8 +20,9 @@ empty cell (or ``all`` / ``semua``) means present all day; ``none`` /
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 

@@ -7,8 +7,13 @@ __all__ = ["parquet_safe", "is_missing"]
 
 
 def is_missing(value: object) -> bool:
-    """True for None and float NaN (pandas' missing values in object columns)."""
-    return value is None or (isinstance(value, float) and value != value)
+    """True for None, pandas' NA/NaT and any float NaN (Python or numpy)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    try:
+        return bool(value != value) and not isinstance(value, (str, bytes))
+    except (TypeError, ValueError):  # arrays and objects without a scalar comparison
+        return False
 
 
 def parquet_safe(frame: pd.DataFrame) -> pd.DataFrame:

@@ -1,6 +1,9 @@
-"""Matching a large table of needs in chunks, resumable after an interruption.
+"""Stage 2 of an event, matching: every need against the catalogue, in chunks, resumable.
 
-With a work folder, every finished chunk is written atomically as
+:func:`match_needs` takes the checked inputs (:class:`~semantic_match.events.inputs.EventInputs`)
+and returns one row per need × ranked product with the need's buyer and the
+product's supplier added. Underneath, :func:`match_in_chunks` matches any
+validated table of needs chunk by chunk. With a work folder, every finished chunk is written atomically as
 ``part-00000.parquet`` … next to ``progress.json``, which records what was
 matched against what: fingerprints of the needs, of the index and of the
 settings (k, filters, columns, chunk size), and the checksum of every part. A
@@ -15,17 +18,25 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ..io.catalog import Catalog
 from ..errors import InputError
-from ..io.output import write_table
+from ..io.catalog import Catalog
 from ..io.files import atomic_write, sha256_file
+from ..io.frames import parquet_safe
+from ..io.output import write_table
+from ..io.progress import progress_bar
+from .inputs import EventInputs
 
-__all__ = ["match_in_chunks", "table_fingerprint", "matcher_fingerprint", "PROGRESS_FILE"]
+if TYPE_CHECKING:
+    from ..retrieval.matcher import Matcher
+
+__all__ = ["match_needs", "match_in_chunks", "table_fingerprint", "matcher_fingerprint", "PROGRESS_FILE",
+           "MATCH_COLUMNS"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +58,7 @@ def table_fingerprint(frame: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
-def matcher_fingerprint(matcher) -> str:
+def matcher_fingerprint(matcher: Matcher) -> str:
     """SHA-256 of what makes a matcher rank as it does: settings, encoder, calibration and items.
 
     Equal for an index folder loaded twice, and for a catalogue indexed twice
@@ -61,18 +72,6 @@ def matcher_fingerprint(matcher) -> str:
     h.update(table_fingerprint(matcher.items).encode())
     h.update(hashlib.sha256("\n".join(matcher.catalog_.texts).encode()).digest())
     return h.hexdigest()
-
-
-def _parquet_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Object columns of mixed types become text (missing kept), so Parquet can store them."""
-    out = frame.copy()
-    for col in out.columns:
-        if out[col].dtype == object:
-            kinds = {type(v) for v in out[col].dropna()}
-            if len(kinds) > 1 or (kinds and not kinds <= {str}):
-                out[col] = out[col].map(lambda v: v if v is None or (isinstance(v, float) and v != v)
-                                        else str(v))
-    return out
 
 
 def _chunk_file(i: int) -> str:
@@ -136,7 +135,7 @@ class _Progress:
         atomic_write(self.path, write)
 
 
-def match_in_chunks(matcher, needs: Catalog, *, k: int = 10, filters=None, keep_cols: Sequence[str] = (),
+def match_in_chunks(matcher: Matcher, needs: Catalog, *, k: int = 10, filters=None, keep_cols: Sequence[str] = (),
                     chunk_size: int = 512, work_dir: str | os.PathLike | None = None, restart: bool = False,
                     show_progress: bool | None = None,
                     on_chunk: Callable[[int, int], None] | None = None) -> tuple[pd.DataFrame, dict]:
@@ -181,9 +180,6 @@ def match_in_chunks(matcher, needs: Catalog, *, k: int = 10, filters=None, keep_
     ...                      meta_cols=["buyer"], what="needs")
     >>> matches, _ = match_in_chunks(m, needs, k=5, work_dir="build/event/matches_parts")  # doctest: +SKIP
     """
-    from tqdm.auto import tqdm
-    import sys
-
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise InputError(f"chunk_size must be a whole number >= 1; got {chunk_size!r}")
     frame = needs.items
@@ -204,26 +200,24 @@ def match_in_chunks(matcher, needs: Catalog, *, k: int = 10, filters=None, keep_
         progress = _Progress(folder, expected, restart=restart)
     timings: dict[str, float] = {}
     parts: list[pd.DataFrame] = []
-    if show_progress is None:
-        show_progress = sys.stderr.isatty()
     saved_flag = matcher.show_progress
     matcher.show_progress = False      # one bar over all needs, not one per chunk
     skipped = 0
     try:
-        with tqdm(total=n, desc="matching needs", unit="need", disable=not show_progress, leave=False) as bar:
+        with progress_bar(n, "matching needs", show_progress, unit="need") as bar:
             for i in range(n_chunks):
                 chunk = frame.iloc[i * chunk_size:(i + 1) * chunk_size]
                 if progress is not None and progress.done(i):
                     skipped += 1
                     bar.update(len(chunk))
                     continue
-                out = matcher.match(chunk, text_col=list(needs.text_cols), id_col=needs.id_col, k=k,
+                out = matcher.match(chunk, text_cols=list(needs.text_cols), id_col=needs.id_col, k=k,
                                     filters=filters, keep_cols=list(keep_cols))
                 for stage, sec in matcher.timings_.items():
                     timings[stage] = timings.get(stage, 0.0) + sec
                 if progress is not None:
                     clock = time.perf_counter()
-                    file = write_table(_parquet_safe(out), progress.folder / _chunk_file(i))
+                    file = write_table(parquet_safe(out), progress.folder / _chunk_file(i))
                     progress.add(i, file, len(out))
                     timings["io"] = timings.get("io", 0.0) + time.perf_counter() - clock
                 else:
@@ -242,4 +236,43 @@ def match_in_chunks(matcher, needs: Catalog, *, k: int = 10, filters=None, keep_
         timings["io"] = timings.get("io", 0.0) + time.perf_counter() - clock
     parts = [p for p in parts if len(p)] or parts[:1]
     matches = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    return matches, timings
+
+
+#: Columns of an empty match table (no need had a ranked product).
+MATCH_COLUMNS = ["need_id", "need_text", "buyer_id", "rank", "item_id", "confidence", "supplier_id"]
+
+
+def match_needs(inputs: EventInputs, matcher: Matcher, *, k: int = 10, filters: dict | None = None,
+                chunk_size: int = 512, work_dir: str | os.PathLike | None = None, restart: bool = False,
+                show_progress: bool | None = None,
+                on_chunk: Callable[[int, int], None] | None = None) -> tuple[pd.DataFrame, dict]:
+    """Match every need of an event and name the buyer and supplier of each match.
+
+    Parameters
+    ----------
+    inputs : EventInputs
+        The checked inputs (stage 1).
+    matcher : Matcher
+        The index of the catalogue the inputs were read against.
+    k, filters, chunk_size, work_dir, restart, show_progress, on_chunk
+        As for :func:`match_in_chunks`.
+
+    Returns
+    -------
+    matches : DataFrame
+        :meth:`Matcher.match` columns with ``buyer_id`` (third) and ``supplier_id``
+        (last) added; one row per need × ranked product.
+    timings : dict of str to float
+        Seconds per matching stage, summed over the chunks.
+    """
+    matches, timings = match_in_chunks(matcher, inputs.needs, k=k, filters=filters, keep_cols=[],
+                                       chunk_size=chunk_size, work_dir=work_dir, restart=restart,
+                                       show_progress=show_progress, on_chunk=on_chunk)
+    if not len(matches):
+        return pd.DataFrame(columns=MATCH_COLUMNS), timings
+    buyer_of = dict(zip(inputs.need_table["need_id"], inputs.need_table["buyer_id"]))
+    matches = matches.drop(columns=[c for c in ("buyer_id",) if c in matches.columns])
+    matches.insert(2, "buyer_id", matches["need_id"].map(buyer_of))
+    matches["supplier_id"] = matches["item_id"].astype(str).map(inputs.supplier_of_item)
     return matches, timings

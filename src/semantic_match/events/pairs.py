@@ -1,4 +1,9 @@
-"""From product-level matches to buyer × supplier scores and the unmet-needs list.
+"""Stage 3 of an event, pair scores: from product-level matches to buyer × supplier scores and unmet needs.
+
+:func:`score_pairs` takes the matches (stage 2) and returns :class:`PairScores`:
+every pair's score with its explanation in words, and the needs no product
+serves. :func:`pair_scores` and :func:`unmet_needs` work on any
+:meth:`Matcher.match` output with ``buyer_id`` and ``supplier_id`` added.
 
 Scores are built from ``confidence`` (the calibrated probability that a
 product is relevant, comparable across needs), never from the fused ``score``,
@@ -21,14 +26,20 @@ A pair exists when ``N(b, s)`` is not empty, and its score is
 from __future__ import annotations
 
 import logging
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError, format_list
+from ..errors import InputError
+from ..io.columns import require_columns
+from .compat import renamed_keywords
+from .inputs import EventInputs
 
-__all__ = ["AGGREGATIONS", "Aggregation", "best_per_need_supplier", "pair_scores", "unmet_needs"]
+__all__ = ["AGGREGATIONS", "Aggregation", "PairScores", "score_pairs", "check_aggregation",
+           "best_per_need_supplier", "pair_scores", "unmet_needs"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,11 +52,17 @@ _EXPLAIN_LIMIT = 5
 def _require(matches: pd.DataFrame, cols: Sequence[str], what: str) -> None:
     if not isinstance(matches, pd.DataFrame):
         raise InputError(f"{what} needs a DataFrame of matches; got {type(matches).__name__}")
-    missing = [c for c in cols if c not in matches.columns]
-    if missing:
-        raise InputError(f"matches are missing column(s) {missing}; columns are "
-                         f"{format_list(list(matches.columns), 12)}; {what} needs {list(cols)} "
-                         f"(add buyer_id and supplier_id to the output of Matcher.match, or use run_event)")
+    require_columns(matches, cols, where="matches",
+                    hint=f"{what} needs {list(cols)} (add buyer_id and supplier_id to the output of "
+                         f"Matcher.match, or use run_event)")
+
+
+def check_aggregation(how: str, top_n: int) -> None:
+    """Raise InputError for an unknown aggregation or a ``top_n`` that is not a whole number >= 1."""
+    if how not in AGGREGATIONS:
+        raise InputError(f"unknown aggregation {how!r}; use one of {list(AGGREGATIONS)}")
+    if isinstance(top_n, bool) or not isinstance(top_n, (int, np.integer)) or top_n < 1:
+        raise InputError(f"top_n must be a whole number >= 1; got {top_n!r}")
 
 
 def best_per_need_supplier(matches: pd.DataFrame, *, min_confidence: float) -> pd.DataFrame:
@@ -68,8 +85,8 @@ def best_per_need_supplier(matches: pd.DataFrame, *, min_confidence: float) -> p
     conf = pd.to_numeric(matches["confidence"], errors="coerce")
     if len(matches) and conf.isna().all():
         raise InputError("every confidence is NaN: the matcher has no confidence calibration for its "
-                         "encoder; use the embedded default encoder or fit a calibration "
-                         "(semantic_match.calibration.fit_calibration) and pass Matcher(calibration=...)")
+                         "encoder; use the embedded default encoder or fit one on your own judged pairs "
+                         "with Matcher.calibrate(pairs)")
     keep = (conf >= min_confidence) & matches["supplier_id"].notna()
     rows = matches.loc[keep, ["buyer_id", "supplier_id", "need_id", "item_id"]].assign(confidence=conf[keep])
     rows = rows.astype({"buyer_id": str, "supplier_id": str, "need_id": str, "item_id": str})
@@ -123,10 +140,7 @@ def pair_scores(matches: pd.DataFrame, *, how: Aggregation = "mean_top_n", top_n
     0         S01    1.7  N1→P1 (0.90); N2→P2 (0.80)
     1         S02    0.6                N1→P7 (0.60)
     """
-    if how not in AGGREGATIONS:
-        raise InputError(f"unknown aggregation {how!r}; use one of {list(AGGREGATIONS)}")
-    if isinstance(top_n, bool) or not isinstance(top_n, (int, np.integer)) or top_n < 1:
-        raise InputError(f"top_n must be a whole number >= 1; got {top_n!r}")
+    check_aggregation(how, top_n)
     if min_confidence is None or not np.isfinite(min_confidence):
         raise InputError(f"min_confidence must be a number; got {min_confidence!r}")
     best = best_per_need_supplier(matches, min_confidence=float(min_confidence))
@@ -170,17 +184,19 @@ def pair_scores(matches: pd.DataFrame, *, how: Aggregation = "mean_top_n", top_n
     return out
 
 
-def unmet_needs(matches: pd.DataFrame, *, threshold: float, needs: pd.DataFrame | None = None,
+@renamed_keywords(threshold="min_confidence")
+def unmet_needs(matches: pd.DataFrame, *, min_confidence: float, needs: pd.DataFrame | None = None,
                 category_col: str | None = "category") -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Needs whose best product is below ``threshold``: the opportunity list for local industry.
+    """Needs whose best product is below ``min_confidence``: the opportunity list for local industry.
 
     Parameters
     ----------
     matches : DataFrame
         Output of :meth:`Matcher.match` with ``buyer_id`` (and the catalogue's
         category column) added.
-    threshold : float
-        Rank-1 confidence below which a need counts as unmet.
+    min_confidence : float
+        Rank-1 confidence below which a need counts as unmet (``threshold`` is
+        its deprecated name).
     needs : DataFrame, optional
         Every need of the event, columns ``need_id, buyer_id`` (and optionally
         ``need_text``); needs without any ranked product (every item filtered
@@ -200,7 +216,7 @@ def unmet_needs(matches: pd.DataFrame, *, threshold: float, needs: pd.DataFrame 
     """
     _require(matches, ["need_id", "buyer_id", "rank", "confidence"], "the unmet-needs report")
     top = matches[matches["rank"] == 1]
-    weak = top[~(pd.to_numeric(top["confidence"], errors="coerce") >= threshold)]
+    weak = top[~(pd.to_numeric(top["confidence"], errors="coerce") >= min_confidence)]
     if needs is not None:
         lost = needs[~needs["need_id"].astype(str).isin(set(top["need_id"].astype(str)))]
         if len(lost):
@@ -229,3 +245,69 @@ def unmet_needs(matches: pd.DataFrame, *, threshold: float, needs: pd.DataFrame 
                        .reset_index().sort_values(["unmet_needs", "category"], ascending=[False, True],
                                                   kind="stable").reset_index(drop=True))
     return weak, by_buyer, by_category
+
+
+@dataclass(frozen=True, eq=False)
+class PairScores:
+    """What the pair-scores stage hands on.
+
+    Attributes
+    ----------
+    pairs : DataFrame
+        :func:`pair_scores` with the party names (``buyer`` second, ``supplier``
+        fourth) and ``detail``: the needs and products behind the pair, in words.
+    unmet, unmet_by_buyer, unmet_by_category : DataFrame
+        :func:`unmet_needs` of every need of the event; ``unmet_by_buyer`` has the
+        buyer's name second.
+    """
+
+    pairs: pd.DataFrame
+    unmet: pd.DataFrame
+    unmet_by_buyer: pd.DataFrame
+    unmet_by_category: pd.DataFrame
+
+
+def score_pairs(matches: pd.DataFrame, inputs: EventInputs, *, aggregation: Aggregation = "mean_top_n",
+                top_n: int = 3, category_col: str | None = "category") -> PairScores:
+    """Score the buyer × supplier pairs of an event and list its unmet needs.
+
+    Parameters
+    ----------
+    matches : DataFrame
+        The matches of the event (stage 2, :func:`~semantic_match.events.matching.match_needs`).
+    inputs : EventInputs
+        The event's inputs: minimum confidence, needs and party names, product names.
+    aggregation, top_n
+        As ``how`` and ``top_n`` of :func:`pair_scores`.
+    category_col : str, optional
+        Catalogue column grouping the unmet needs.
+    """
+    cut = inputs.min_confidence
+    pairs = pair_scores(matches, how=aggregation, top_n=top_n, min_confidence=cut)
+    pairs = _describe_pairs(pairs, inputs)
+    weak, by_buyer, by_category = unmet_needs(matches, min_confidence=cut, needs=inputs.need_table,
+                                              category_col=category_col)
+    if len(by_buyer):
+        by_buyer.insert(1, "buyer", by_buyer["buyer_id"].map(inputs.buyers.name))
+    return PairScores(pairs=pairs, unmet=weak, unmet_by_buyer=by_buyer, unmet_by_category=by_category)
+
+
+def _short(text: Any, width: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _describe_pairs(pairs: pd.DataFrame, inputs: EventInputs) -> pd.DataFrame:
+    """Add party names and ``detail``: the needs and products behind each pair, in words."""
+    pairs = pairs.copy()
+    pairs.insert(1, "buyer", pairs["buyer_id"].map(inputs.buyers.name))
+    pairs.insert(3, "supplier", pairs["supplier_id"].map(inputs.suppliers.name))
+    product = inputs.product_names
+    need = dict(zip(inputs.need_table["need_id"], inputs.need_table["need_text"]))
+    details = []
+    for n_ids, i_ids in zip(pairs["need_ids"], pairs["item_ids"]):
+        rows = list(zip(n_ids.split(";"), i_ids.split(";")))
+        text = " | ".join(f"{_short(need.get(n, n), 40)} → {_short(product.get(i, i), 50)}" for n, i in rows[:3])
+        details.append(text + (f" | … (+{len(rows) - 3})" if len(rows) > 3 else ""))
+    pairs["detail"] = details
+    return pairs
