@@ -371,3 +371,11 @@ def test_calibrate_refits_confidence_on_judged_pairs(matcher, tmp_path):
         matcher.calibrate(pairs.assign(item_id=["X9"] * 8))
     with pytest.raises(InputError, match="missing column 'grade'"):
         matcher.calibrate(pairs.drop(columns="grade"))
+
+
+def test_huge_k_is_clamped_to_the_catalogue(matcher):
+    res = matcher.search("tapis", k=10**9)
+    assert len(res) == matcher.n_items
+    assert matcher.rank(["tapis", "kopi"], k=10**12).indices.shape == (2, matcher.n_items)
+    out = matcher.match(["kopi"], k=10**9)
+    assert len(out) == matcher.n_items

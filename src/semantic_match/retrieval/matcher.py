@@ -212,7 +212,8 @@ class Matcher:
     def _check_k(self, k: int) -> int:
         if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
             raise InputError(f"k must be a positive integer, got {k!r}")
-        return int(k)
+        # No more rows than items: k=10**9 must not allocate (needs x 10**9) arrays.
+        return min(int(k), max(self.n_items, 1))
 
     def filter_mask(self, filters: Filters | None) -> np.ndarray | None:
         """Boolean array of shape (n_items,): the items passing ``filters`` (None: no filter)."""
