@@ -118,7 +118,7 @@ class Matcher:
 
     def fit(self, catalog: TableSource | Catalog, *, id_col: str | None = None,
             text_cols: Sequence[str] | str | None = None, meta_cols: Sequence[str] | None = None,
-            sheet: str | int | None = None, encoding: str | None = None) -> "Matcher":
+            sheet: str | int | None = None, encoding: str | None = None, client=None) -> "Matcher":
         """Validate the catalogue, encode every item and build the indexes.
 
         Parameters
@@ -126,6 +126,8 @@ class Matcher:
         catalog : DataFrame, file path or Catalog
         id_col, text_cols, meta_cols
             See :func:`semantic_match.load_catalog`; not needed for a Catalog.
+        client : dask.distributed.Client, optional
+            Encode the items on a Dask cluster (see docs/scale-out.md); the index is the same.
 
         Returns
         -------
@@ -142,9 +144,15 @@ class Matcher:
         if self.mode != "lexical":
             encoder = get_encoder(self.encoder)
             dense = DenseIndex(encoder.dim, factory=self.index_factory)
-            for batch in encoder.iter_document_batches(catalog.texts, batch_size=self.batch_size,
-                                                       show_progress=self.show_progress):
-                dense.add(batch)
+            if client is not None:
+                from ..distributed import encode_documents
+
+                dense.add(encode_documents(client, encoder, catalog.texts, batch_size=self.batch_size,
+                                           show_progress=self.show_progress))
+            else:
+                for batch in encoder.iter_document_batches(catalog.texts, batch_size=self.batch_size,
+                                                           show_progress=self.show_progress):
+                    dense.add(batch)
         lexical = LexicalIndex(char_ngrams=self.char_ngrams, stem=self.stem).fit(catalog.texts)
         self.set_index(catalog=catalog, encoder=encoder, dense=dense, lexical=lexical)
         logger.info("indexed %d items (%s)", len(catalog), self.mode)
@@ -274,7 +282,8 @@ class Matcher:
     def match(self, needs: TableSource | Sequence[str], *, text_cols: Sequence[str] | str | None = None,
               id_col: str | None = None, k: int = 10, filters: Filters | None = None,
               keep_cols: Sequence[str] = (), sheet: str | int | None = None,
-              encoding: str | None = None, text_col: Sequence[str] | str | None = None) -> pd.DataFrame:
+              encoding: str | None = None, text_col: Sequence[str] | str | None = None,
+              client=None) -> pd.DataFrame:
         """Rank catalogue items for every need of a table: one row per need × rank.
 
         Parameters
@@ -292,6 +301,9 @@ class Matcher:
             Metadata conditions applied to every need (see :meth:`search`).
         keep_cols : sequence of str
             Columns of the needs table to copy into the output (e.g. buyer).
+        client : dask.distributed.Client, optional
+            Match on a Dask cluster: every worker opens this matcher's index folder (it must have
+            been saved or loaded from a folder all workers can read); same rows, same order.
 
         Returns
         -------
@@ -306,6 +318,11 @@ class Matcher:
             warnings.warn("Matcher.match(text_col=...) is deprecated; use text_cols=...", DeprecationWarning,
                           stacklevel=2)
             text_cols = text_col if text_cols is None else text_cols
+        if client is not None:
+            from ..distributed import match_on_cluster
+
+            return match_on_cluster(client, self, needs, text_cols=text_cols, id_col=id_col, k=k, filters=filters,
+                                    keep_cols=keep_cols, sheet=sheet, encoding=encoding)
         timings: dict[str, float] = {}
         clock = time.perf_counter()
         keep_cols = list(keep_cols)
@@ -403,7 +420,10 @@ class Matcher:
         index folder is replaced only once the new one is complete.
         """
         self.check_built()
-        return save_index(self, folder, overwrite=overwrite)
+        out = save_index(self, folder, overwrite=overwrite)
+        #: The folder this matcher was last saved to or loaded from (what cluster workers open).
+        self.folder_ = out
+        return out
 
     @classmethod
     def load(cls, folder: str | os.PathLike, *, encoder: str | os.PathLike | Encoder | None = None,

@@ -329,6 +329,7 @@ def load_index(cls: type[Matcher], folder: str | os.PathLike, *, encoder: str | 
                          f"rank in mode {obj.mode!r}")
     obj.set_index(catalog=catalog, encoder=enc, dense=dense, lexical=lex)
     obj.manifest_ = manifest
+    obj.folder_ = folder
     _clean_after_crash(folder)
     return obj
 
