@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from semantic_match import Matcher  # noqa: E402
-from semantic_match.retrieval.folder import IndexChangedError  # noqa: E402
+from semantic_match.retrieval.storage.reader import IndexChangedError  # noqa: E402
 from tests.support import HashEncoder  # noqa: E402
 
 CATALOG = ROOT / "data" / "catalog_lampung.csv"

@@ -21,7 +21,7 @@ import pytest
 
 from semantic_match import IndexFormatError, InputError, Matcher
 from semantic_match.retrieval import persist
-from semantic_match.retrieval.folder import CURRENT, commit_checksum
+from semantic_match.retrieval.storage.reader import CURRENT, commit_checksum
 from tests.support import ROOT, HashEncoder
 
 
@@ -202,7 +202,7 @@ def test_a_crash_at_every_step_of_save_leaves_old_or_new(small_catalog, tmp_path
     old = _build(small_catalog)
     new = _build(small_catalog.assign(nama=small_catalog["nama"] + " baru"))
     folder = old.save(tmp_path / "idx")
-    from semantic_match.retrieval.folder import InjectedCrash
+    from semantic_match.retrieval.storage.writer import InjectedCrash
 
     with pytest.raises(InjectedCrash):
         persist.save_index(new, folder, crash_at=point)

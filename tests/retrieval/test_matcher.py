@@ -167,7 +167,7 @@ def test_load_refuses_another_encoder(matcher, tmp_path):
 
 
 def test_load_refuses_other_format_version_and_corruption(matcher, tmp_path):
-    from semantic_match.retrieval.folder import commit_checksum
+    from semantic_match.retrieval.storage.reader import commit_checksum
 
     folder = matcher.save(tmp_path / "idx")
     name = (folder / "CURRENT").read_text().strip()

@@ -17,8 +17,8 @@ from ..io.output import format_table, write_table
 from ..retrieval.evaluate import evaluate
 from ..retrieval.filters import parse_filters
 from ..retrieval.matcher import Matcher
-from ..retrieval.folder import check_target
 from ..retrieval.persist import read_info
+from ..retrieval.storage.writer import check_target
 from ..version import __version__
 from .events import add_event_parser
 

@@ -29,7 +29,7 @@ slots: '09:00-12:00/20' (20-minute meetings from 09:00 to 12:00), '09:00-10:20/2
 
 
 def _is_index(path: Path) -> bool:
-    from ..retrieval.folder import is_index_folder
+    from ..retrieval.storage.reader import is_index_folder
 
     # Any index format: 0.1.0's manifest.json as well as the current one.
     return path.is_dir() and is_index_folder(path)

@@ -16,7 +16,6 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 import numpy as np
-
 import pandas as pd
 
 from ..errors import InputError

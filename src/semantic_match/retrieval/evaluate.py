@@ -13,8 +13,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..io.catalog import TableSource, read_table
 from ..errors import InputError, format_list
+from ..io.catalog import TableSource, read_table
 
 __all__ = ["evaluate", "EvalResult", "load_qrels"]
 

@@ -24,12 +24,21 @@ from ..version import __version__
 from .calibration import Calibration
 from .dense import DenseIndex
 from .encoders import Encoder, encoder_from_identity, get_encoder
-from .folder import (COMMIT_DATA_RE, SEGMENT_RE, FolderWriter, Snapshot, check_target, clean_scratch,
-                     is_index_folder, open_snapshot, writer_lock)
-from .legacy import LEGACY_FILES, is_legacy_folder, read_legacy, read_legacy_manifest
 from .lexical import LexicalIndex, LexicalStats
-from .segments import (TEXT_COLUMN, SegmentData, read_segment, read_stats, read_tombstones, segment_files,
-                       stats_files, write_segment, write_stats)
+from .storage.legacy import LEGACY_FILES, is_legacy_folder, read_legacy, read_legacy_manifest
+from .storage.reader import COMMIT_DATA_RE, SEGMENT_RE, Snapshot, is_index_folder, open_snapshot
+from .storage.segments import (
+    TEXT_COLUMN,
+    SegmentData,
+    read_segment,
+    read_stats,
+    read_tombstones,
+    segment_files,
+    stats_files,
+    write_segment,
+    write_stats,
+)
+from .storage.writer import FolderWriter, check_target, clean_scratch, writer_lock
 
 if TYPE_CHECKING:  # pragma: no cover
     from .matcher import Matcher

@@ -27,10 +27,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ..errors import IndexFormatError
-from ..io.frames import parquet_safe
-from .folder import Snapshot
-from .lexical import LexicalStats, Vocabulary
+from ...errors import IndexFormatError
+from ...io.frames import parquet_safe
+from ..lexical import LexicalStats, Vocabulary
+from .reader import Snapshot
 
 __all__ = ["SegmentData", "TEXT_COLUMN", "segment_files", "stats_files", "write_segment", "read_segment",
            "write_stats", "read_stats", "write_tombstones", "read_tombstones"]

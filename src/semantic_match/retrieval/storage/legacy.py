@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import IndexFormatError
-from .folder import open_regular
+from ...errors import IndexFormatError
+from .reader import open_regular
 
 __all__ = ["MANIFEST", "LEGACY_FILES", "is_legacy_folder", "read_legacy_manifest", "read_legacy"]
 
