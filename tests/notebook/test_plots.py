@@ -116,7 +116,7 @@ def test_catalog_map_highlights_k_matches_and_the_need(matcher):
     # The circled points are the items search() ranks first, at their own coordinates.
     from sklearn.decomposition import PCA
 
-    xy = PCA(n_components=2, random_state=0).fit_transform(matcher.dense_.vectors())
+    xy = PCA(n_components=2, random_state=0).fit_transform(matcher.item_vectors())
     pos = [matcher.catalog_.ids.index(i) for i in matcher.search("tas seminar tapis", k=3)["item_id"]]
     np.testing.assert_allclose(hits, xy[pos], atol=1e-5)
     assert "PCA" in ax.get_title()

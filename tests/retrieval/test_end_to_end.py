@@ -3,7 +3,6 @@ import pandas as pd
 import pytest
 
 from semantic_match import Matcher
-
 from tests.support import DATA
 
 pytestmark = pytest.mark.slow

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from semantic_match import IndexFormatError, InputError, Matcher
+from semantic_match import IndexFormatError, Matcher
 from semantic_match.retrieval import persist
 from semantic_match.retrieval.storage.reader import CURRENT, commit_checksum
 from tests.support import ROOT, HashEncoder

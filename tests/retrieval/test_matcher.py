@@ -1,15 +1,12 @@
 """Matcher behaviour with a small deterministic encoder (fast)."""
 import json
-import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from semantic_match import (EncoderMismatchError, IndexFormatError, InputError, Matcher,
-                            NotBuiltError)
+from semantic_match import EncoderMismatchError, IndexFormatError, InputError, Matcher, NotBuiltError
 from semantic_match.retrieval.filters import FilterError
-
 from tests.support import HashEncoder
 
 

@@ -218,7 +218,13 @@ class LexicalIndex:
         self._derive()
         return self
 
-    def _derive(self) -> None:
+    def set_stats(self, stats: LexicalStats) -> LexicalIndex:
+        """Install corpus statistics only: enough for the query side (terms, idf, query vectors)."""
+        self.stats_ = stats
+        self._derive_idf()
+        return self
+
+    def _derive_idf(self) -> None:
         st = self.stats_
         n = np.float32(st.n_docs)
         # Character TF-IDF exactly as scikit-learn's TfidfVectorizer(sublinear_tf=True, smooth_idf=True).
@@ -227,19 +233,25 @@ class LexicalIndex:
             idf = np.log(np.float32(n + 1) / (df + np.float32(1.0))).astype(np.float32) + np.float32(1.0)
         self.char_live_ = st.char_df > 0
         self.char_idf_ = np.where(self.char_live_, idf, np.float32(0.0)).astype(np.float32)
-        self.char_matrix_ = self._tfidf(self.char_counts_)
-        # BM25 term weights per (doc, term): idf * tf*(k1+1) / (tf + k1*(1-b+b*len/avg)), Lucene's idf.
-        tf = self.bm25_counts_
-        doc_len = np.asarray(tf.sum(axis=1), dtype=np.float32).ravel()
-        avg = np.float32(st.total_len / st.n_docs) if st.n_docs else np.float32(1.0)
         bdf = st.bm25_df.astype(np.float32)
         self.bm25_live_ = st.bm25_df > 0
         self.bm25_idf_ = np.log(np.float32(1.0) + (n - bdf + np.float32(0.5)) / (bdf + np.float32(0.5))
                                 ).astype(np.float32)
+        self.avg_len_ = np.float32(st.total_len / st.n_docs) if st.n_docs else np.float32(1.0)
+
+    def bm25_weights(self, tf: np.ndarray, doc_len: np.ndarray, terms: np.ndarray) -> np.ndarray:
+        """BM25 weight of term occurrences: idf * tf*(k1+1) / (tf + k1*(1-b+b*len/avg)), float32."""
         k1, b = np.float32(self.bm25_k1), np.float32(self.bm25_b)
-        denom = tf.data + k1 * (np.float32(1) - b + b * np.repeat(doc_len / max(avg, np.float32(1e-9)),
-                                                                  np.diff(tf.indptr)))
-        weights = sp.csr_matrix((tf.data * (k1 + np.float32(1)) / denom * self.bm25_idf_[tf.indices],
+        denom = tf + k1 * (np.float32(1) - b + b * (doc_len / max(self.avg_len_, np.float32(1e-9))))
+        return (tf * (k1 + np.float32(1)) / denom * self.bm25_idf_[terms]).astype(np.float32)
+
+    def _derive(self) -> None:
+        self._derive_idf()
+        self.char_matrix_ = self._tfidf(self.char_counts_)
+        # BM25 term weights per (doc, term), Lucene's idf.
+        tf = self.bm25_counts_
+        doc_len = np.asarray(tf.sum(axis=1), dtype=np.float32).ravel()
+        weights = sp.csr_matrix((self.bm25_weights(tf.data, np.repeat(doc_len, np.diff(tf.indptr)), tf.indices),
                                  tf.indices, tf.indptr), shape=tf.shape, dtype=np.float32)
         self.bm25_doc_ = weights  # (docs, terms)
         self.bm25_matrix_ = weights.T.tocsr()  # (terms, docs) for fast query lookups
@@ -259,7 +271,7 @@ class LexicalIndex:
 
     def check(self) -> None:
         """Raise :class:`NotBuiltError` unless fitted."""
-        if not hasattr(self, "char_matrix_"):
+        if not hasattr(self, "stats_"):
             raise NotBuiltError("LexicalIndex is not fitted; call fit(texts) first")
 
     # --------------------------------------------------------------- score
@@ -267,15 +279,26 @@ class LexicalIndex:
         """L2-normalised character n-gram TF-IDF vectors of texts, sparse (n_texts, n_ngrams)."""
         self.check()
         counts = count_char_ngrams(list(texts), self.stats_.char_vocab, self.char_ngrams, grow=False)
-        return self._tfidf(_pad_columns(counts, len(self.char_idf_)))
+        return self.tfidf(counts)
+
+    def tfidf(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        """L2-normalised TF-IDF rows from character n-gram counts (any rows: queries or items)."""
+        return self._tfidf(_pad_columns(counts.tocsr(), len(self.char_idf_)))
 
     def item_char_matrix(self) -> sp.csr_matrix:
         """The items' character TF-IDF vectors, sparse (n_docs, n_ngrams)."""
-        self.check()
+        self._check_matrices()
         return self.char_matrix_
+
+    def _check_matrices(self) -> None:
+        self.check()
+        if not hasattr(self, "char_matrix_"):
+            raise NotBuiltError("this LexicalIndex holds statistics only (query side); item scores need "
+                                "set_counts(...)")
 
     def char_scores(self, queries: Sequence[str]) -> sp.csr_matrix:
         """Cosine of character n-gram TF-IDF vectors, sparse (n_queries, n_docs)."""
+        self._check_matrices()
         return (self.char_vectors(queries) @ self.char_matrix_.T).tocsr()
 
     def query_terms(self, query: str) -> list[str]:

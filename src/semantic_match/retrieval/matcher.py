@@ -1,7 +1,8 @@
 """The Matcher: a catalogue index that ranks products for free-text needs.
 
-The facade of the retrieval core. Ranking lives in :mod:`.ranking`, result
-frames in :mod:`.results`, index folders in :mod:`.persist` and :mod:`.store`.
+The facade of the retrieval core. What an index holds lives in :mod:`.state`, exhaustive
+ranking in :mod:`.ranking`, sub-linear ranking in :mod:`.candidates`, updates in
+:mod:`.updates`, result frames in :mod:`.results`, index folders in :mod:`.persist`.
 """
 from __future__ import annotations
 
@@ -21,14 +22,17 @@ from ..io.needs import load_needs
 from ..io.progress import progress_bar
 from ..text.normalize import normalize_text
 from .calibration import Calibration, calibrate_on_pairs, default_calibration
-from .dense import DenseIndex
+from .candidates import rank_candidates
+from .dense import auto_factory
 from .encoders import Encoder, get_encoder
 from .filters import Filters, build_mask
 from .fusion import FusionMethod
-from .lexical import LexicalIndex
+from .lexical import LexicalIndex, LexicalStats
 from .persist import index_manifest, load_index, save_index
 from .ranking import Mode, Ranking, channel_scores, pair_features, rank_texts, ranking_weights
-from .results import display_frame, match_frame, search_frame
+from .results import RESULT_COLUMNS, display_frame, match_frame, search_frame
+from .state import ANN_MIN_ROWS, IndexState, build_segment
+from .updates import add_items, compact, remove_ids, upsert_items
 
 __all__ = ["Matcher", "Ranking", "DEFAULT_WEIGHTS"]
 
@@ -75,7 +79,15 @@ class Matcher:
     show_progress : bool, optional
         Progress bars on long work; default when stderr is a terminal.
     index_factory : str
-        FAISS factory string of the dense index; ``"Flat"`` is exact.
+        ``"auto"``: segments of at least ``ann_min_rows`` items get an approximate FAISS index
+        (IVF, float16 storage), smaller ones are searched exactly; ``"Flat"``: always exact;
+        any other FAISS factory string: that index for every segment.
+    exact : bool, optional
+        Rank exhaustively (``True``) or on the candidate path (``False``); default: exhaustive
+        unless the index has an approximate segment. ``exact=True`` is the reference the
+        approximation is measured against.
+    ann_min_rows : int
+        Segment size from which ``index_factory="auto"`` builds an approximate index.
 
     Examples
     --------
@@ -88,7 +100,8 @@ class Matcher:
                  weights: Mapping[str, float] | None = None, fusion: FusionMethod = "convex",
                  rrf_k: int = 60, char_ngrams: tuple[int, int] = (2, 4), stem: bool = False,
                  calibration: Calibration | None = None, batch_size: int = 64,
-                 show_progress: bool | None = None, index_factory: str = "Flat"):
+                 show_progress: bool | None = None, index_factory: str = "auto", exact: bool | None = None,
+                 ann_min_rows: int = ANN_MIN_ROWS):
         self.encoder = encoder
         self.mode = mode
         self.weights = weights
@@ -100,6 +113,8 @@ class Matcher:
         self.batch_size = batch_size
         self.show_progress = show_progress
         self.index_factory = index_factory
+        self.exact = exact
+        self.ann_min_rows = ann_min_rows
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -140,33 +155,40 @@ class Matcher:
                                  "item id and its texts")
             catalog = load_catalog(catalog, id_col=id_col, text_cols=text_cols, meta_cols=meta_cols,
                                    sheet=sheet, encoding=encoding)
-        encoder = dense = None
+        encoder = vectors = None
         if self.mode != "lexical":
             encoder = get_encoder(self.encoder)
-            dense = DenseIndex(encoder.dim, factory=self.index_factory)
             if client is not None:
                 from ..distributed import encode_documents
 
-                dense.add(encode_documents(client, encoder, catalog.texts, batch_size=self.batch_size,
-                                           show_progress=self.show_progress))
+                vectors = encode_documents(client, encoder, catalog.texts, batch_size=self.batch_size,
+                                           show_progress=self.show_progress)
             else:
-                for batch in encoder.iter_document_batches(catalog.texts, batch_size=self.batch_size,
-                                                           show_progress=self.show_progress):
-                    dense.add(batch)
-        lexical = LexicalIndex(char_ngrams=self.char_ngrams, stem=self.stem).fit(catalog.texts)
-        self.set_index(catalog=catalog, encoder=encoder, dense=dense, lexical=lexical)
+                vectors = np.vstack([np.zeros((0, encoder.dim), np.float32), *encoder.iter_document_batches(
+                    catalog.texts, batch_size=self.batch_size, show_progress=self.show_progress)])
+        lexical = LexicalIndex(char_ngrams=self.char_ngrams, stem=self.stem)
+        stats = LexicalStats()
+        factory = self.segment_factory(len(catalog)) if vectors is not None else None
+        segment = build_segment(catalog.items, catalog.texts, vectors, stats, lexical, ann_factory=factory)
+        state = IndexState([segment], stats, lexical.set_stats(stats), id_col=catalog.id_col,
+                           text_cols=catalog.text_cols, meta_cols=catalog.meta_cols, source=catalog.source,
+                           dim=None if encoder is None else encoder.dim, catalog=catalog)
+        self.set_state(state, encoder=encoder)
+        self.folder_ = self.commit_name_ = None
         logger.info("indexed %d items (%s)", len(catalog), self.mode)
         return self
 
-    def set_index(self, *, catalog: Catalog, encoder: Encoder | None, dense: DenseIndex | None,
-                  lexical: LexicalIndex) -> None:
-        """Install built channels (used by :meth:`fit` and by loading); derives the display columns."""
+    def segment_factory(self, n_rows: int) -> str | None:
+        """The FAISS factory for a new segment of ``n_rows`` items (None: stored vectors, exact search)."""
+        if self.index_factory == "auto":
+            return auto_factory(n_rows, min_rows=self.ann_min_rows)
+        return None if self.index_factory == "Flat" else self.index_factory
+
+    def set_state(self, state: IndexState, *, encoder: Encoder | None) -> None:
+        """Install a built or loaded index (used by :meth:`fit`, loading and updates)."""
         self._validate_params()
-        self.catalog_, self.encoder_, self.dense_, self.lexical_ = catalog, encoder, dense, lexical
-        #: Item columns shown in results, and ids as an object array for fancy indexing.
-        self.display_ = display_frame(catalog)
-        self.ids_ = catalog.items[catalog.id_col].to_numpy(dtype=object)
-        self.vectors_ = dense.vectors() if dense is not None else None
+        self.state_, self.encoder_ = state, encoder
+        self._display = None
         ident = encoder.identity() if encoder is not None else {}
         cal = self.calibration if self.calibration is not None else default_calibration(ident)
         if cal is not None and not cal.applies_to(ident):
@@ -175,9 +197,68 @@ class Matcher:
             cal = None
         self.calibration_ = cal
 
+    # ------------------------------------------------ exhaustive view (built on first use)
+    @property
+    def catalog_(self) -> Catalog:
+        """Every live item as a validated :class:`Catalog` (materialised on first use)."""
+        self.check_built()
+        return self.state_.exhaustive().catalog
+
+    @property
+    def lexical_(self) -> LexicalIndex:
+        """The lexical channels over every live item (the query side alone: ``state_.lexical``)."""
+        self.check_built()
+        return self.state_.exhaustive().lexical
+
+    @property
+    def vectors_(self) -> np.ndarray | None:
+        self.check_built()
+        return self.state_.exhaustive().vectors
+
+    @property
+    def display_(self) -> pd.DataFrame:
+        """Item columns shown in results (a column named like a result column becomes ``item_<name>``)."""
+        if self._display is None or self._display[0] is not self.state_.exhaustive():
+            self._display = (self.state_.exhaustive(), display_frame(self.catalog_))
+        return self._display[1]
+
+    @property
+    def ids_(self) -> np.ndarray:
+        """Item ids of every live position (object array)."""
+        self.check_built()
+        return self.state_.ids()
+
+    @property
+    def uses_candidates(self) -> bool:
+        """Whether queries take the sub-linear candidate path (see :attr:`exact`)."""
+        self.check_built()
+        return not self.exact if self.exact is not None else self.state_.approximate
+
+    def lexical_settings(self) -> dict:
+        return self.state_.lexical.settings()
+
+    # -------------------------------------------------- items by position (either path)
+    def item_ids(self, positions: np.ndarray) -> np.ndarray:
+        return self.ids_[np.asarray(positions, dtype=np.int64)]
+
+    def item_display(self, positions: np.ndarray) -> pd.DataFrame:
+        positions = np.asarray(positions, dtype=np.int64)
+        if self.state_.has_view:
+            return self.display_.iloc[positions].reset_index(drop=True)
+        cols = [*self.state_.text_cols, *self.state_.meta_cols]
+        frame = self.state_.rows(positions, cols)
+        return frame.rename(columns={c: f"item_{c}" for c in frame.columns if c in RESULT_COLUMNS})
+
+    def item_texts(self, positions: np.ndarray) -> list[str]:
+        positions = np.asarray(positions, dtype=np.int64)
+        if self.state_.has_view:
+            texts = self.catalog_.texts
+            return [texts[i] for i in positions]
+        return self.state_.texts(positions)
+
     def check_built(self) -> None:
         """Raise :class:`NotBuiltError` unless the index was built (fit) or loaded."""
-        if not hasattr(self, "lexical_"):
+        if not hasattr(self, "state_"):
             raise NotBuiltError("this Matcher has no index yet; call fit(catalog, ...) or use "
                                 "Matcher.from_catalog(...) / Matcher.load(folder) first")
 
@@ -185,7 +266,7 @@ class Matcher:
     @property
     def n_items(self) -> int:
         self.check_built()
-        return len(self.catalog_)
+        return self.state_.n_items
 
     @property
     def texts(self) -> list[str]:
@@ -197,12 +278,12 @@ class Matcher:
     def id_col(self) -> str:
         """The catalogue's id column."""
         self.check_built()
-        return self.catalog_.id_col
+        return self.state_.id_col
 
     def item_vectors(self) -> np.ndarray | None:
         """Dense vectors of every item, shape (n_items, dim) float32; None without an encoder."""
         self.check_built()
-        return self.dense_.vectors() if self.dense_ is not None else None
+        return self.vectors_
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Query vectors of shape (n, dim) float32 from this index's encoder."""
@@ -226,8 +307,15 @@ class Matcher:
     def filter_mask(self, filters: Filters | None) -> np.ndarray | None:
         """Boolean array of shape (n_items,): the items passing ``filters`` (None: no filter)."""
         self.check_built()
-        cols = list(self.catalog_.meta_cols) + list(self.catalog_.text_cols) + [self.catalog_.id_col]
-        return build_mask(self.catalog_.items, filters, columns=cols)
+        if not filters:
+            return None
+        st = self.state_
+        cols = [*st.meta_cols, *st.text_cols, st.id_col]
+        if st.has_view or not isinstance(filters, Mapping):
+            return build_mask(self.catalog_.items, filters, columns=cols)
+        # Large indexes: read only the filtered columns, never the whole item table.
+        frame = pd.DataFrame({c: st.column(c) for c in filters if c in cols})
+        return build_mask(frame.reindex(columns=[c for c in filters]), filters, columns=cols)
 
     def channel_scores(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Every channel's score of every item for normalised query texts (see :func:`.ranking.channel_scores`)."""
@@ -247,6 +335,8 @@ class Matcher:
         k = self._check_k(k)
         texts = [normalize_text(q) for q in queries]
         mask = self.filter_mask(filters)
+        if self.uses_candidates:
+            return rank_candidates(self, texts, k, mask)
         return rank_texts(self, texts, k, mask, batch=NEEDS_PER_BATCH, encode_in_batches=False)
 
     def search(self, query: str, *, k: int = 10, filters: Filters | None = None) -> pd.DataFrame:
@@ -276,8 +366,7 @@ class Matcher:
         if not query.strip():
             raise InputError("query is empty; give the need as text, e.g. 'seminar kit bernuansa tapis'")
         res = self.rank([query], k=k, filters=filters)
-        return search_frame(res, 0, ids=self.ids_, display=self.display_, lexical=self.lexical_,
-                            texts=self.catalog_.texts, query_norm=normalize_text(query))
+        return search_frame(res, 0, self, query_norm=normalize_text(query))
 
     def match(self, needs: TableSource | Sequence[str], *, text_cols: Sequence[str] | str | None = None,
               id_col: str | None = None, k: int = 10, filters: Filters | None = None,
@@ -331,11 +420,14 @@ class Matcher:
         mask = self.filter_mask(filters)
         timings["load_needs"] = time.perf_counter() - clock
         with progress_bar(len(table), "matching needs", self.show_progress) as bar:
-            res = rank_texts(self, table.texts, k, mask, timings=timings, batch=NEEDS_PER_BATCH,
-                             on_batch=bar.update)
+            if self.uses_candidates:
+                res = rank_texts(self, table.texts, k, mask, timings=timings, batch=NEEDS_PER_BATCH,
+                                 on_batch=bar.update, ranker=rank_candidates)
+            else:
+                res = rank_texts(self, table.texts, k, mask, timings=timings, batch=NEEDS_PER_BATCH,
+                                 on_batch=bar.update)
         clock = time.perf_counter()
-        out = match_frame(table, res, keep_cols, ids=self.ids_, display=self.display_,
-                          lexical=self.lexical_, texts=self.catalog_.texts)
+        out = match_frame(table, res, keep_cols, self)
         timings["output_frame"] = time.perf_counter() - clock
         #: Seconds spent in each stage of the last match() call.
         self.timings_ = timings
@@ -404,6 +496,29 @@ class Matcher:
         self.calibration = self.calibration_ = cal
         return cal
 
+    # ---------------------------------------------------------------- updates
+    def add(self, items: TableSource | Catalog, **read) -> int:
+        """Add new items (a table with the index's id, text and metadata columns); returns how many.
+
+        Ids already in the index are refused (use :meth:`upsert`). The items are encoded into a
+        new segment; :meth:`save` then publishes the change as one new commit. See
+        :mod:`semantic_match.retrieval.updates` for how the statistics follow.
+        """
+        return add_items(self, items, **read)
+
+    def remove(self, ids: Sequence[object], *, missing: str = "error") -> int:
+        """Remove items by id; returns how many were removed (``missing="ignore"`` skips unknown ids)."""
+        return remove_ids(self, ids, missing=missing)
+
+    def upsert(self, items: TableSource | Catalog, **read) -> tuple[int, int]:
+        """Replace the items whose ids exist and add the others; returns ``(replaced, added)``."""
+        return upsert_items(self, items, **read)
+
+    def compact(self) -> Matcher:
+        """Rewrite every live item into one segment (drops removed rows; rebuilds the dense index)."""
+        compact(self)
+        return self
+
     # ------------------------------------------------------------ persistence
     def manifest(self) -> dict:
         """The settings a saved index records (without file checksums)."""
@@ -427,7 +542,8 @@ class Matcher:
 
     @classmethod
     def load(cls, folder: str | os.PathLike, *, encoder: str | os.PathLike | Encoder | None = None,
-             show_progress: bool | None = None, batch_size: int = 64, **ranking) -> "Matcher":
+             show_progress: bool | None = None, batch_size: int = 64, exact: bool | None = None,
+             **ranking) -> "Matcher":
         """Load an index saved by :meth:`save`; it ranks exactly as when saved.
 
         Parameters
@@ -436,6 +552,9 @@ class Matcher:
         encoder : str, path or Encoder, optional
             Default: recreate the encoder the manifest names. When given, it
             must be the same encoder the index was built with.
+        exact : bool, optional
+            Force exhaustive ranking (``True``) or the candidate path (``False``); default by
+            index size (see :class:`Matcher`).
         **ranking
             Override saved ranking settings for this session: ``mode``,
             ``weights``, ``fusion``, ``rrf_k``, ``calibration``.
@@ -448,9 +567,9 @@ class Matcher:
             ``encoder`` differs from the one that built the index.
         """
         return load_index(cls, folder, encoder=encoder, show_progress=show_progress, batch_size=batch_size,
-                          **ranking)
+                          exact=exact, **ranking)
 
     def __repr__(self) -> str:
-        if not hasattr(self, "lexical_"):
+        if not hasattr(self, "state_"):
             return "Matcher(not built)"
         return f"Matcher(n_items={self.n_items}, mode={self.mode!r}, encoder={self.encoder_!r})"

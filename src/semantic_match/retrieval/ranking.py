@@ -126,34 +126,23 @@ def rank_batch(matcher: Matcher, texts: list[str], k: int, mask: np.ndarray | No
     clock = time.perf_counter()
     if mask is not None and not mask.any():
         return empty_ranking(n_q, k)
-    if matcher.mode == "dense" and (matcher.dense_.factory != "Flat" or n > 200_000):
-        # FAISS does the work (approximate indexes, very large catalogues).
-        if vectors is None:
-            vectors = matcher.encoder_.encode_queries(texts)
-        res = matcher.dense_.search(vectors, k, allowed=mask)
-        idx = res.indices
-        safe = np.where(idx < 0, 0, idx)
-        ch = channel_scores(matcher, texts, vectors)
-        pick = {c: np.where(idx < 0, np.nan, np.take_along_axis(v, safe, 1)) for c, v in ch.items()}
-        scores = np.where(idx < 0, np.nan, res.scores)
+    ch = channel_scores(matcher, texts, vectors)
+    clock = _add_time(timings, "score", clock)
+    if matcher.mode == "dense":
+        fused = ch["dense"].copy()
     else:
-        ch = channel_scores(matcher, texts, vectors)
-        clock = _add_time(timings, "score", clock)
-        if matcher.mode == "dense":
-            fused = ch["dense"].copy()
-        else:
-            fused = fuse(ch, matcher.weights_, method=matcher.fusion, rrf_k=matcher.rrf_k, allowed=mask)
-        if mask is not None:
-            fused[:, ~mask] = -np.inf
-        kk = min(k, n if mask is None else int(mask.sum()))
-        idx = topk(fused, kk)
-        scores = np.take_along_axis(fused, idx, 1)
-        pick = {c: np.take_along_axis(v, idx, 1) for c, v in ch.items()}
-        if kk < k:
-            pad = ((0, 0), (0, k - kk))
-            idx = np.pad(idx, pad, constant_values=-1)
-            scores = np.pad(scores, pad, constant_values=np.nan)
-            pick = {c: np.pad(v, pad, constant_values=np.nan) for c, v in pick.items()}
+        fused = fuse(ch, matcher.weights_, method=matcher.fusion, rrf_k=matcher.rrf_k, allowed=mask)
+    if mask is not None:
+        fused[:, ~mask] = -np.inf
+    kk = min(k, n if mask is None else int(mask.sum()))
+    idx = topk(fused, kk)
+    scores = np.take_along_axis(fused, idx, 1)
+    pick = {c: np.take_along_axis(v, idx, 1) for c, v in ch.items()}
+    if kk < k:
+        pad = ((0, 0), (0, k - kk))
+        idx = np.pad(idx, pad, constant_values=-1)
+        scores = np.pad(scores, pad, constant_values=np.nan)
+        pick = {c: np.pad(v, pad, constant_values=np.nan) for c, v in pick.items()}
     nan = np.full(idx.shape, np.nan, np.float32)
     dense = pick.get("dense", nan).astype(np.float32)
     if matcher.calibration_ is not None:
@@ -170,7 +159,7 @@ def rank_batch(matcher: Matcher, texts: list[str], k: int, mask: np.ndarray | No
 
 def rank_texts(matcher: Matcher, texts: Sequence[str], k: int, mask: np.ndarray | None, *, batch: int = 256,
                timings: dict | None = None, encode_in_batches: bool = True,
-               on_batch: Callable[[int], object] | None = None) -> Ranking:
+               on_batch: Callable[[int], object] | None = None, ranker: Callable | None = None) -> Ranking:
     """Rank many normalised texts, ``batch`` at a time (bounds the score arrays in memory).
 
     With ``encode_in_batches`` the query vectors of each batch are encoded in
@@ -186,7 +175,7 @@ def rank_texts(matcher: Matcher, texts: Sequence[str], k: int, mask: np.ndarray 
             vectors = np.vstack(list(matcher.encoder_.iter_document_batches(
                 part, batch_size=matcher.batch_size, show_progress=False, is_query=True)))
             _add_time(timings, "encode", clock)
-        parts.append(rank_batch(matcher, part, k, mask, vectors, timings))
+        parts.append((ranker or rank_batch)(matcher, part, k, mask, vectors, timings))
         if on_batch is not None:
             on_batch(len(part))
     return stack_rankings(parts, k)

@@ -14,6 +14,7 @@ from .ranking import Ranking
 
 if TYPE_CHECKING:  # pragma: no cover
     from .lexical import LexicalIndex
+    from .matcher import Matcher
 
 __all__ = ["RESULT_COLUMNS", "CHANNELS", "search_frame", "explain_columns", "match_frame", "display_frame"]
 
@@ -25,16 +26,15 @@ RESULT_COLUMNS: tuple[str, ...] = ("need_id", "need_text", "rank", "item_id", "s
                                    "dense_score", "char_score", "bm25_score", "matched_terms")
 
 
-def search_frame(res: Ranking, row: int, *, ids: np.ndarray, display: pd.DataFrame, lexical: LexicalIndex,
-                 texts: Sequence[str], query_norm: str) -> pd.DataFrame:
+def search_frame(res: Ranking, row: int, matcher: Matcher, *, query_norm: str) -> pd.DataFrame:
     """One query's results: ``rank, item_id, score, confidence, <channel scores>, matched_terms``, item columns."""
     keep = res.indices[row] >= 0
     idx = res.indices[row][keep]
-    head = explain_columns(res, row, keep, lexical=lexical, item_texts=[texts[i] for i in idx],
+    head = explain_columns(res, row, keep, lexical=matcher.state_.lexical, item_texts=matcher.item_texts(idx),
                            query_norm=query_norm)
-    head.insert(0, "item_id", ids[idx])
+    head.insert(0, "item_id", matcher.item_ids(idx))
     head.insert(0, "rank", np.arange(1, len(idx) + 1))
-    return pd.concat([head, display.iloc[idx].reset_index(drop=True)], axis=1)
+    return pd.concat([head, matcher.item_display(idx)], axis=1)
 
 
 def explain_columns(res: Ranking, row: int, keep: np.ndarray, *, lexical: LexicalIndex,
@@ -50,8 +50,7 @@ def explain_columns(res: Ranking, row: int, keep: np.ndarray, *, lexical: Lexica
     })
 
 
-def match_frame(needs: Catalog, res: Ranking, keep_cols: Sequence[str], *, ids: np.ndarray,
-                display: pd.DataFrame, lexical: LexicalIndex, texts: Sequence[str]) -> pd.DataFrame:
+def match_frame(needs: Catalog, res: Ranking, keep_cols: Sequence[str], matcher: Matcher) -> pd.DataFrame:
     """One row per need × rank: ``need_id, need_text, [keep_cols], rank, item_id, …``, item columns."""
     n, k = res.indices.shape
     found = res.indices >= 0
@@ -62,6 +61,7 @@ def match_frame(needs: Catalog, res: Ranking, keep_cols: Sequence[str], *, ids: 
     if len(empty):
         logger.warning("%d needs have no item passing the filters: %s", len(empty),
                        [needs.ids[i] for i in empty[:10]])
+    display = matcher.item_display(idx)
     head = pd.DataFrame({
         "need_id": np.asarray(needs.ids, dtype=object)[need_pos],
         "need_text": np.asarray(raw_texts(needs), dtype=object)[need_pos],
@@ -70,15 +70,16 @@ def match_frame(needs: Catalog, res: Ranking, keep_cols: Sequence[str], *, ids: 
         name = c if c not in RESULT_COLUMNS and c not in display.columns else f"need_{c}"
         head[name] = needs.items[c].to_numpy()[need_pos]
     head["rank"] = ranks
-    head["item_id"] = ids[idx]
+    head["item_id"] = matcher.item_ids(idx)
     head["score"] = res.scores[found].astype(np.float64).round(6)
     head["confidence"] = res.confidence[found].astype(np.float64).round(4)
     head["dense_score"] = res.dense[found].astype(np.float64).round(6)
     head["char_score"] = res.char[found].astype(np.float64).round(6)
     head["bm25_score"] = res.bm25[found].astype(np.float64).round(4)
-    head["matched_terms"] = [" ".join(lexical.matched_terms(needs.texts[p], [texts[i]])[0])
-                             for p, i in zip(need_pos, idx)]
-    return pd.concat([head, display.iloc[idx].reset_index(drop=True)], axis=1)
+    texts = matcher.item_texts(idx)
+    lex = matcher.state_.lexical
+    head["matched_terms"] = [" ".join(lex.matched_terms(needs.texts[p], [t])[0]) for p, t in zip(need_pos, texts)]
+    return pd.concat([head, display], axis=1)
 
 
 def display_frame(catalog: Catalog) -> pd.DataFrame:

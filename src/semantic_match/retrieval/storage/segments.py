@@ -4,69 +4,64 @@ A segment (``seg-NNNNNN-xxxxxxxx/``) holds a block of items:
 
 ==================  =====================================================================
 ``items.arrow``     the item rows (id, text and metadata columns) and each item's normalised
-                    text (column ``__text__``), Arrow IPC, memory-mappable
-``vectors.npy``     dense vectors, float32 (rows, dim); absent for lexical indexes
-``char_*.npy``      character n-gram counts, CSR arrays ``indptr``, ``indices``, ``data``
-``bm25_*.npy``      word counts, CSR arrays ``indptr``, ``indices``, ``data``
+                    text (column ``__text__``); Arrow IPC, memory-mapped when read
+``bm25_*.npy``      word counts by term: the BM25 postings, CSR arrays ``indptr`` (one more
+                    than the terms known when written), ``indices`` (rows), ``data`` (counts)
+``doc_len.npy``     words per row, float32
+``vectors.npy``     dense vectors, float32 (rows, dim), for exactly searched segments
+``dense.faiss``     the approximate index of a large segment (IVF, float16 storage), instead
+``char_*.npy``      character n-gram counts, CSR by row; large segments keep none (the counts
+                    are recomputed from the text for candidates)
 ==================  =====================================================================
 
 A commit's own folder (``c-NNNNNN/``) holds the corpus statistics of its live items
 (``char_vocab.json``, ``bm25_vocab.json``, ``char_df.npy``, ``bm25_df.npy``) and one
-``tomb-<segment>.npy`` (sorted row positions) per segment with removed rows.
-Term ids in a segment are ids of the vocabulary of the commit that wrote it; vocabularies only
-grow, so later commits read older segments unchanged. Arrays are ``.npy`` without pickle.
+``tomb-<segment>.npy`` (sorted removed row positions) per segment with removed rows.
+Term ids are ids of append-only vocabularies, so later commits read older segments
+unchanged. Arrays are ``.npy`` without pickle; large arrays are memory-mapped from the
+verified file descriptors.
 """
 from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
 from ...errors import IndexFormatError
-from ...io.frames import parquet_safe
 from ..lexical import LexicalStats, Vocabulary
 from .reader import Snapshot
 
-__all__ = ["SegmentData", "TEXT_COLUMN", "segment_files", "stats_files", "write_segment", "read_segment",
-           "write_stats", "read_stats", "write_tombstones", "read_tombstones"]
+__all__ = ["segment_files", "stats_files", "write_segment", "read_segment", "write_stats", "read_stats",
+           "write_tombstones", "read_tombstones", "segment_entry", "MMAP_MIN_BYTES"]
 
-#: Column of items.arrow holding each item's normalised text.
-TEXT_COLUMN = "__text__"
 _CSR = ("indptr", "indices", "data")
 _STATS = ("char_vocab.json", "bm25_vocab.json", "char_df.npy", "bm25_df.npy")
+#: Files at least this large are memory-mapped instead of read (pages shared between processes).
+MMAP_MIN_BYTES = 1 << 20
 
 
-@dataclass
-class SegmentData:
-    """One segment's items and raw channel data, rows in item order."""
-
-    name: str
-    items: pd.DataFrame
-    texts: list[str]
-    vectors: np.ndarray | None
-    char_counts: sp.csr_matrix
-    bm25_counts: sp.csr_matrix
-
-    @property
-    def rows(self) -> int:
-        return len(self.items)
-
-
-def segment_files(name: str, *, dense: bool) -> set[str]:
-    """Relative names of the files a segment must have."""
-    files = {"items.arrow"} | {f"{ch}_{part}.npy" for ch in ("char", "bm25") for part in _CSR}
+def segment_files(entry: dict, *, dense: bool) -> set[str]:
+    """Relative names of the files a segment of this commit entry must have."""
+    files = {"items.arrow", "doc_len.npy"} | {f"bm25_{p}.npy" for p in _CSR}
+    if entry.get("char", True):
+        files |= {f"char_{p}.npy" for p in _CSR}
     if dense:
-        files.add("vectors.npy")
-    return {f"{name}/{f}" for f in files}
+        files.add("dense.faiss" if entry.get("ann") else "vectors.npy")
+    return {f"{entry['name']}/{f}" for f in files}
 
 
 def stats_files(data_dir: str) -> set[str]:
     return {f"{data_dir}/{f}" for f in _STATS}
+
+
+def segment_entry(seg) -> dict:
+    """The commit's description of a written segment (see :class:`..state.Segment`)."""
+    return {"name": seg.name, "rows": seg.rows, "deleted": seg.rows - seg.n_live, "tombstones": None,
+            "char": seg.char_counts is not None, "ann": seg.ann.factory if seg.ann is not None else None,
+            "bm25_terms": seg.bm25_post.shape[0]}
 
 
 def _save_npy(path: Path, arr: np.ndarray) -> None:
@@ -74,68 +69,100 @@ def _save_npy(path: Path, arr: np.ndarray) -> None:
         np.save(fh, np.ascontiguousarray(arr), allow_pickle=False)
 
 
-def write_segment(folder: Path, seg: SegmentData) -> None:
+def write_segment(folder: Path, seg) -> None:
     """Write a segment's files into ``folder`` (a writer's scratch segment folder)."""
     import pyarrow as pa
 
-    items = seg.items.copy()
-    items[TEXT_COLUMN] = seg.texts
-    table = pa.Table.from_pandas(parquet_safe(items), preserve_index=False)
     with pa.OSFile(str(folder / "items.arrow"), "wb") as sink:
-        with pa.ipc.new_file(sink, table.schema) as writer:
-            writer.write_table(table)
-    if seg.vectors is not None:
+        with pa.ipc.new_file(sink, seg.table.schema) as writer:
+            writer.write_table(seg.table, max_chunksize=65_536)
+    if seg.ann is not None:
+        seg.ann.save(folder / "dense.faiss")
+    elif seg.vectors is not None:
         _save_npy(folder / "vectors.npy", np.asarray(seg.vectors, dtype=np.float32))
-    for ch, m in (("char", seg.char_counts), ("bm25", seg.bm25_counts)):
+    parts = [("bm25", seg.bm25_post)] + ([("char", seg.char_counts)] if seg.char_counts is not None else [])
+    for ch, m in parts:
         m = m.tocsr()
         _save_npy(folder / f"{ch}_indptr.npy", m.indptr.astype(np.int64))
         _save_npy(folder / f"{ch}_indices.npy", m.indices.astype(np.int32))
         _save_npy(folder / f"{ch}_data.npy", m.data.astype(np.float32))
+    _save_npy(folder / "doc_len.npy", np.asarray(seg.doc_len, dtype=np.float32))
 
 
-def _load_npy(snap: Snapshot, rel: str, *, mmap: bool = False) -> np.ndarray:
+def _load_npy(snap: Snapshot, rel: str) -> np.ndarray:
     f = snap.file(rel)
-    if mmap:
-        return np.load(f.path, mmap_mode="r", allow_pickle=False)
-    return np.load(io.BytesIO(f.read_bytes()), allow_pickle=False)
+    try:
+        if f.size >= MMAP_MIN_BYTES:
+            return np.load(f.path, mmap_mode="r", allow_pickle=False)
+        return np.load(io.BytesIO(f.read_bytes()), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise IndexFormatError(f"'{rel}' is not a numeric array ({exc}); rebuild the index") from None
 
 
 def _csr(snap: Snapshot, name: str, ch: str, rows: int, width: int) -> sp.csr_matrix:
     indptr = _load_npy(snap, f"{name}/{ch}_indptr.npy")
     indices = _load_npy(snap, f"{name}/{ch}_indices.npy")
     data = _load_npy(snap, f"{name}/{ch}_data.npy")
-    if (indptr.ndim != 1 or len(indptr) != rows + 1 or indptr[0] != 0 or indptr[-1] != len(indices)
-            or len(data) != len(indices) or (np.diff(indptr) < 0).any()
-            or (len(indices) and (indices.min() < 0 or indices.max() >= width))
-            or not np.isfinite(data).all() or (data < 0).any()):
-        raise IndexFormatError(f"segment '{name}': its {ch} counts are inconsistent with {rows} rows and a "
-                               f"vocabulary of {width} terms; rebuild the index")
-    return sp.csr_matrix((data.astype(np.float32), indices, indptr), shape=(rows, width))
+    ok = (indptr.ndim == 1 and len(indptr) == rows + 1 and indices.ndim == 1 and data.ndim == 1
+          and indptr.dtype.kind == "i" and indices.dtype.kind == "i" and data.dtype == np.float32
+          and indptr[0] == 0 and indptr[-1] == len(indices) and len(data) == len(indices))
+    # Full scans of large mapped arrays would touch every page: check bounds on small ones, and
+    # on large ones only what is cheap (the ends); the content hash already vouches for the rest.
+    if ok and len(indices) < (1 << 22):
+        ok = (not (np.diff(indptr) < 0).any() and (not len(indices) or (indices.min() >= 0
+              and indices.max() < width)) and bool(np.isfinite(data).all()) and not (data < 0).any())
+    if not ok:
+        raise IndexFormatError(f"segment '{name}': its {ch} arrays are inconsistent with {rows} rows and "
+                               f"{width} columns; rebuild the index")
+    return sp.csr_matrix((data, indices, indptr), shape=(rows, width))
 
 
-def read_segment(snap: Snapshot, name: str, rows: int, *, dim: int | None, stats: LexicalStats,
-                 mmap_vectors: bool = True) -> SegmentData:
-    """Read a verified segment; every array is checked against the commit's structure."""
+def read_segment(snap: Snapshot, entry: dict, *, dim: int | None, stats: LexicalStats, text_col: str,
+                 id_col: str):
+    """Open a verified segment; every array is checked against the commit's structure."""
     import pyarrow as pa
 
+    from ..dense import DenseIndex
+    from ..state import Segment
+
+    name, rows = entry["name"], entry["rows"]
+    items = snap.file(f"{name}/items.arrow")
     try:
-        table = pa.ipc.open_file(pa.BufferReader(snap.file(f"{name}/items.arrow").read_bytes())).read_all()
-        items = table.to_pandas()
+        source = pa.memory_map(items.path) if items.size >= MMAP_MIN_BYTES else pa.BufferReader(items.read_bytes())
+        table = pa.ipc.open_file(source).read_all()
     except (pa.ArrowException, ValueError, OSError) as exc:
         raise IndexFormatError(f"segment '{name}': items.arrow is unreadable ({exc}); rebuild the index") from None
-    if len(items) != rows or TEXT_COLUMN not in items.columns:
-        raise IndexFormatError(f"segment '{name}': items.arrow holds {len(items)} rows, the commit says {rows}; "
-                               f"rebuild the index")
-    texts = items.pop(TEXT_COLUMN).astype(str).tolist()
-    vectors = None
+    if table.num_rows != rows or text_col not in table.column_names or id_col not in table.column_names:
+        raise IndexFormatError(f"segment '{name}': items.arrow holds {table.num_rows} rows (commit: {rows}) or "
+                               f"lacks its id/text columns; rebuild the index")
+    vectors = ann = None
     if dim is not None:
-        vectors = _load_npy(snap, f"{name}/vectors.npy", mmap=mmap_vectors)
-        if vectors.dtype != np.float32 or vectors.shape != (rows, dim):
-            raise IndexFormatError(f"segment '{name}': vectors.npy holds {vectors.dtype} {vectors.shape}, expected "
-                                   f"float32 ({rows}, {dim}); rebuild the index")
-    char = _csr(snap, name, "char", rows, len(stats.char_vocab))
-    bm25 = _csr(snap, name, "bm25", rows, len(stats.bm25_vocab))
-    return SegmentData(name=name, items=items, texts=texts, vectors=vectors, char_counts=char, bm25_counts=bm25)
+        if entry.get("ann"):
+            f = snap.file(f"{name}/dense.faiss")
+            try:
+                ann = DenseIndex.load(f.path, factory=entry["ann"], mmap=True)
+            except RuntimeError as exc:
+                raise IndexFormatError(f"segment '{name}': dense.faiss is unreadable ({exc}); rebuild the index") \
+                    from None
+            if ann.ntotal != rows or ann.dim != dim:
+                raise IndexFormatError(f"segment '{name}': dense.faiss holds {ann.ntotal} vectors of dim {ann.dim}, "
+                                       f"expected {rows} of dim {dim}; rebuild the index")
+        else:
+            vectors = _load_npy(snap, f"{name}/vectors.npy")
+            if vectors.dtype != np.float32 or vectors.shape != (rows, dim):
+                raise IndexFormatError(f"segment '{name}': vectors.npy holds {vectors.dtype} {vectors.shape}, "
+                                       f"expected float32 ({rows}, {dim}); rebuild the index")
+    terms = entry.get("bm25_terms")
+    if not isinstance(terms, int) or not 0 <= terms <= len(stats.bm25_vocab):
+        raise IndexFormatError(f"segment '{name}': its term count {terms!r} exceeds the vocabulary; rebuild the index")
+    post = _csr(snap, name, "bm25", terms, rows)
+    char = _csr(snap, name, "char", rows, len(stats.char_vocab)) if entry.get("char", True) else None
+    doc_len = _load_npy(snap, f"{name}/doc_len.npy")
+    if doc_len.shape != (rows,) or doc_len.dtype != np.float32:
+        raise IndexFormatError(f"segment '{name}': doc_len.npy does not hold {rows} float32 lengths")
+    return Segment(table=table, vectors=vectors, ann=ann, char_counts=char, bm25_post=post, doc_len=doc_len,
+                   name=name, files={r: snap.commit["files"][r] for r in snap.commit["files"]
+                                     if r.startswith(name + "/")})
 
 
 def write_stats(folder: Path, stats: LexicalStats) -> None:
@@ -155,8 +182,8 @@ def read_stats(snap: Snapshot, data_dir: str, info: dict) -> LexicalStats:
             vocabs.append(Vocabulary(terms))
         except ValueError as exc:
             raise IndexFormatError(f"'{data_dir}/{name}' is not a vocabulary ({exc}); rebuild the index") from None
-    char_df = _load_npy(snap, f"{data_dir}/char_df.npy")
-    bm25_df = _load_npy(snap, f"{data_dir}/bm25_df.npy")
+    char_df = np.asarray(_load_npy(snap, f"{data_dir}/char_df.npy"))
+    bm25_df = np.asarray(_load_npy(snap, f"{data_dir}/bm25_df.npy"))
     if (char_df.shape != (len(vocabs[0]),) or bm25_df.shape != (len(vocabs[1]),)
             or char_df.dtype.kind != "i" or bm25_df.dtype.kind != "i" or (char_df < 0).any() or (bm25_df < 0).any()):
         raise IndexFormatError(f"'{data_dir}': document frequencies do not match the vocabularies; rebuild the index")
@@ -164,15 +191,18 @@ def read_stats(snap: Snapshot, data_dir: str, info: dict) -> LexicalStats:
                         int(info["n_docs"]), float(info["total_len"]))
 
 
-def write_tombstones(folder: Path, segment: str, rows: np.ndarray) -> str:
+def write_tombstones(folder: Path, segment: str, live: np.ndarray) -> str:
     name = f"tomb-{segment}.npy"
-    _save_npy(folder / name, np.unique(np.asarray(rows, dtype=np.int64)))
+    _save_npy(folder / name, np.flatnonzero(~np.asarray(live, dtype=bool)).astype(np.int64))
     return name
 
 
 def read_tombstones(snap: Snapshot, rel: str, rows: int) -> np.ndarray:
-    dead = _load_npy(snap, rel)
+    """The live mask of a segment from its tombstone file."""
+    dead = np.asarray(_load_npy(snap, rel))
     if dead.ndim != 1 or dead.dtype.kind != "i" or (len(dead) and (dead.min() < 0 or dead.max() >= rows)) \
             or (np.diff(dead) <= 0).any():
         raise IndexFormatError(f"'{rel}' is not a sorted list of row positions below {rows}; rebuild the index")
-    return dead.astype(np.int64)
+    live = np.ones(rows, dtype=bool)
+    live[dead] = False
+    return live

@@ -1,0 +1,158 @@
+"""The sub-linear candidate path agrees with exhaustive ranking; updates equal a fresh build.
+
+Small sizes so it runs in seconds; benchmarks/bench_scale.py measures the same at 1,000,000 items.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from semantic_match import Matcher
+from tests.support import DATA, HashEncoder
+
+QUERIES = ["seminar kit bernuansa tapis", "mesin perontok padi kapasitas 1 ton/jam", "kopi robusta bubuk",
+           "tas laptop motif tapis", "keripik pisang", "traktor roda dua", "map dokumen", "pompa air"]
+
+
+@pytest.fixture(scope="module")
+def catalog() -> pd.DataFrame:
+    return pd.read_csv(DATA / "catalog_lampung.csv", dtype={"product_id": str})
+
+
+def _build(frame, **kw) -> Matcher:
+    return Matcher.from_catalog(frame, id_col="product_id", text_cols=["name", "description"],
+                                encoder=HashEncoder(), show_progress=False, **kw)
+
+
+def _recall(approx: pd.DataFrame, exact: pd.DataFrame, k: int) -> float:
+    return len(set(approx["item_id"].head(k)) & set(exact["item_id"].head(k))) / k
+
+
+@pytest.mark.parametrize("ann_min_rows", [10**9, 50])
+def test_candidate_path_agrees_with_exhaustive_ranking(catalog, ann_min_rows):
+    m = _build(catalog, ann_min_rows=ann_min_rows)
+    assert m.state_.approximate == (ann_min_rows == 50)
+    exact = Matcher.__new__(Matcher)
+    exact.__dict__.update(m.__dict__)
+    exact.exact = True
+    m.exact = False
+    recalls = []
+    for q in QUERIES:
+        a, e = m.search(q, k=10), exact.search(q, k=10)
+        recalls.append(_recall(a, e, 10))
+        # The candidates' channel scores are the exhaustive ones (exact rescoring).
+        both = a.merge(e, on="item_id", suffixes=("_a", "_e"))
+        np.testing.assert_allclose(both["char_score_a"], both["char_score_e"], atol=1e-5)
+        np.testing.assert_allclose(both["bm25_score_a"], both["bm25_score_e"], atol=1e-3)
+        tol = 1e-5 if ann_min_rows > 10**6 else 2e-3  # float16 storage of the approximate index
+        np.testing.assert_allclose(both["dense_score_a"], both["dense_score_e"], atol=tol)
+    assert np.mean(recalls) >= 0.9, recalls
+
+
+def test_selective_filters_still_return_k_on_the_candidate_path(catalog):
+    m = _build(catalog, ann_min_rows=50, exact=False)
+    region = catalog["region"].value_counts().index[-1]
+    n_region = int((catalog["region"] == region).sum())
+    res = m.search("seminar kit tapis", k=n_region + 5, filters={"region": region})
+    assert len(res) == n_region and set(res["region"]) == {region}
+    res = m.search("kopi", k=5, filters={"tkdn": {">=": 40}, "price": {"<=": 100000}})
+    expected = catalog[(catalog["tkdn"] >= 40) & (catalog["price"] <= 100000)]
+    assert len(res) == min(5, len(expected)) and (res["tkdn"] >= 40).all() and (res["price"] <= 100000).all()
+
+
+def _same_ranking(a: Matcher, b: Matcher) -> None:
+    for q in QUERIES:
+        ra, rb = a.search(q, k=10), b.search(q, k=10)
+        # Equal scores; ids equal up to ties (items with identical texts may swap).
+        np.testing.assert_allclose(ra["score"], rb["score"], atol=1e-5, err_msg=q)
+        for s in set(ra["score"].round(5)):
+            assert set(ra.loc[ra["score"].round(5) == s, "item_id"]) == \
+                set(rb.loc[rb["score"].round(5) == s, "item_id"]) or s == ra["score"].round(5).min(), q
+        np.testing.assert_allclose(ra["confidence"], rb["confidence"], atol=1e-4, err_msg=q)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(["add", "remove", "upsert"]), st.integers(0, 10**6)),
+                min_size=1, max_size=5))
+def test_random_updates_equal_a_fresh_build(catalog, tmp_path_factory, ops):
+    rng = np.random.default_rng(len(ops))
+    pool = catalog.sample(frac=1.0, random_state=0).reset_index(drop=True)
+    current = pool.iloc[:120].copy()
+    rest = pool.iloc[120:].copy()
+    m = _build(current)
+    folder = tmp_path_factory.mktemp("upd") / "idx"
+    m.save(folder)
+    m = Matcher.load(folder, encoder=HashEncoder())
+    for op, seed in ops:
+        r = np.random.default_rng(seed)
+        if op == "add" and len(rest):
+            new = rest.iloc[: int(r.integers(1, 20))]
+            rest = rest.iloc[len(new):]
+            m.add(new)
+            current = pd.concat([current, new], ignore_index=True)
+        elif op == "remove" and len(current) > 10:
+            gone = current["product_id"].sample(int(r.integers(1, 10)), random_state=int(seed % 1000)).tolist()
+            m.remove(gone)
+            current = current[~current["product_id"].isin(gone)]
+        elif op == "upsert":
+            old = current.sample(min(5, len(current)), random_state=int(seed % 1000)).copy()
+            old["name"] = old["name"] + " edisi baru"
+            new = rest.iloc[:3]
+            rest = rest.iloc[3:]
+            m.upsert(pd.concat([old, new], ignore_index=True))
+            current = pd.concat([current[~current["product_id"].isin(old["product_id"])], old, new],
+                                ignore_index=True)
+        if rng.random() < 0.5:  # sometimes through the disk: only the change is written
+            m.save(folder)
+            m = Matcher.load(folder, encoder=HashEncoder())
+    fresh = _build(current)
+    assert m.n_items == len(current) and set(m.items["product_id"]) == set(current["product_id"])
+    _same_ranking(m, fresh)
+    m.compact()
+    assert len(m.state_.segments) == 1 and m.state_.segments[0].live is None
+    _same_ranking(m, fresh)
+
+
+def test_a_crash_during_update_leaves_the_previous_index(catalog, tmp_path):
+    from semantic_match.retrieval import persist
+    from semantic_match.retrieval.storage.writer import InjectedCrash
+
+    m = _build(catalog.iloc[:100])
+    folder = m.save(tmp_path / "idx")
+    m = Matcher.load(folder, encoder=HashEncoder())
+    m.add(catalog.iloc[100:130])
+    m.remove(catalog["product_id"].iloc[:5].tolist())
+    with pytest.raises(InjectedCrash):
+        persist.save_index(m, folder, crash_at="current")
+    back = Matcher.load(folder, encoder=HashEncoder())
+    assert back.n_items == 100 and set(back.items["product_id"]) == set(catalog["product_id"].iloc[:100])
+    m.save(folder)  # the same change again, after the crash: nothing left behind is reused wrongly
+    again = Matcher.load(folder, encoder=HashEncoder())
+    assert again.n_items == 125
+
+
+def test_a_save_on_a_changed_index_is_refused(catalog, tmp_path):
+    from semantic_match.retrieval.persist import IndexConflictError
+
+    folder = _build(catalog.iloc[:50]).save(tmp_path / "idx")
+    a = Matcher.load(folder, encoder=HashEncoder())
+    b = Matcher.load(folder, encoder=HashEncoder())
+    a.add(catalog.iloc[50:60])
+    a.save(folder)
+    b.remove([catalog["product_id"].iloc[0]])
+    with pytest.raises(IndexConflictError, match="changed by another writer"):
+        b.save(folder)
+
+
+def test_updates_refuse_bad_input(catalog):
+    from semantic_match import InputError
+
+    m = _build(catalog.iloc[:50])
+    with pytest.raises(InputError, match="already in the index"):
+        m.add(catalog.iloc[:3])
+    with pytest.raises(InputError, match="not in the index"):
+        m.remove(["nope"])
+    assert m.remove(["nope"], missing="ignore") == 0
