@@ -248,6 +248,8 @@ class LexicalIndex:
     def _derive(self) -> None:
         self._derive_idf()
         self.char_matrix_ = self._tfidf(self.char_counts_)
+        # (n-grams, docs): a query times this is one sparse product with no per-query transpose.
+        self.char_matrix_t_ = self.char_matrix_.T.tocsr()
         # BM25 term weights per (doc, term), Lucene's idf.
         tf = self.bm25_counts_
         doc_len = np.asarray(tf.sum(axis=1), dtype=np.float32).ravel()
@@ -299,7 +301,7 @@ class LexicalIndex:
     def char_scores(self, queries: Sequence[str]) -> sp.csr_matrix:
         """Cosine of character n-gram TF-IDF vectors, sparse (n_queries, n_docs)."""
         self._check_matrices()
-        return (self.char_vectors(queries) @ self.char_matrix_.T).tocsr()
+        return (self.char_vectors(queries) @ self.char_matrix_t_).tocsr()
 
     def query_terms(self, query: str) -> list[str]:
         """The query's BM25 terms that occur in the live items."""
