@@ -625,3 +625,25 @@ def test_confidence_histogram_threshold_is_a_deprecated_name():
         uri = confidence_histogram([0.2, 0.7, np.nan], threshold=0.5)
     _warns_here(record, "confidence_histogram(threshold=...)", "confidence_histogram(min_confidence=...)")
     assert uri.startswith("data:image/png;base64,")
+
+
+def test_restart_never_touches_files_outside_its_parts(tmp_path):
+    """A crafted progress.json naming a file outside the folder must not make --restart delete it."""
+    import json
+
+    from semantic_match.events.matching import PROGRESS_FILE, match_in_chunks
+    from semantic_match.io.catalog import load_catalog
+
+    victim = tmp_path / "precious.txt"
+    victim.write_text("keep me")
+    work = tmp_path / "parts"
+    work.mkdir()
+    (work / "notes.txt").write_text("mine too")
+    (work / PROGRESS_FILE).write_text(json.dumps({"format": "x", "chunks": {
+        "0": {"file": "../precious.txt", "rows": 1, "sha256": "0"}}}))
+    m = Matcher.from_catalog(pd.read_csv(DATA / "catalog_lampung.csv", dtype={"product_id": str}),
+                             id_col="product_id", text_cols=["name"], encoder=HashEncoder(), show_progress=False)
+    needs = load_catalog(pd.DataFrame({"id": ["a", "b"], "need": ["kopi", "tapis"]}), id_col="id",
+                         text_cols=["need"], what="needs")
+    match_in_chunks(m, needs, k=2, work_dir=work, restart=True)
+    assert victim.read_text() == "keep me" and (work / "notes.txt").read_text() == "mine too"

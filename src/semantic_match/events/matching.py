@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -41,6 +42,8 @@ __all__ = ["match_needs", "match_in_chunks", "table_fingerprint", "matcher_finge
 logger = logging.getLogger(__name__)
 
 PROGRESS_FILE = "progress.json"
+#: Names of the part files this module writes (and the only files ``--restart`` removes).
+PART_RE = re.compile(r"part-\d{5}\.parquet")
 _FORMAT = "semantic_match.match_parts"
 _VERSION = 1
 
@@ -109,18 +112,19 @@ class _Progress:
         self.record["chunks"] = saved.get("chunks", {})
 
     def _clear(self, saved: dict) -> None:
-        for info in saved.get("chunks", {}).values():
-            (self.folder / info["file"]).unlink(missing_ok=True)
-        for stray in self.folder.glob("part-*.parquet"):
-            stray.unlink()
+        # Only files named like our parts, directly in this folder: names recorded in
+        # progress.json are never trusted (a crafted record could point anywhere).
+        for stray in self.folder.iterdir():
+            if PART_RE.fullmatch(stray.name) and stray.is_file() and not stray.is_symlink():
+                stray.unlink()
         self.path.unlink()
         logger.info("restart: discarded the partial matches in '%s'", self.folder)
 
     def done(self, i: int) -> bool:
         info = self.record["chunks"].get(str(i))
-        if info is None:
+        if not isinstance(info, dict) or info.get("file") != _chunk_file(i):
             return False
-        file = self.folder / info["file"]
+        file = self.folder / _chunk_file(i)
         if not file.exists() or sha256_file(file) != info["sha256"]:
             logger.warning("part '%s' is missing or corrupt; matching chunk %d again", file, i)
             return False
