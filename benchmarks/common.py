@@ -50,6 +50,67 @@ def rup_needs(years: tuple[str, ...] = ("2023", "2024")) -> pd.DataFrame:
     return out
 
 
+EVAL_SETS = ("kbki", "market")
+
+
+def _eval_dir() -> Path:
+    return ROOT / "data" / "eval"
+
+
+def _frozen_test_ids(set_name: str) -> set[str]:
+    import json
+
+    path = _eval_dir() / "frozen.json"
+    if not path.exists():
+        return set()
+    return set(json.loads(path.read_text(encoding="utf-8"))["sets"].get(set_name, {}).get("need_ids", []))
+
+
+def tuning_needs(set_name: str, split: str = "dev") -> pd.DataFrame:
+    """The needs of an evaluation set that tuning may read: the 'dev' split only.
+
+    Every tuning, threshold-choosing or calibration script takes its needs from
+    here (and its judgments from :func:`tuning_qrels`). Asking for any other
+    split raises :class:`FrozenSplitError`: the test split is frozen
+    (data/eval/FROZEN.md) and is read only by reports, via :func:`report_set`.
+    """
+    from semantic_match.retrieval.evaluate import FrozenSplitError
+
+    if set_name not in EVAL_SETS:
+        raise ValueError(f"unknown evaluation set {set_name!r}; expected one of {EVAL_SETS}")
+    if split != "dev":
+        raise FrozenSplitError(f"tuning_needs({set_name!r}, split={split!r}): tuning reads the dev split only; "
+                               f"the test split is frozen (data/eval/FROZEN.md). Use report_set() to report it.")
+    needs = pd.read_csv(_eval_dir() / f"{set_name}_needs.csv", dtype=str).fillna("")
+    dev = needs[needs["split"] == "dev"].reset_index(drop=True)
+    leaked = set(dev["eval_id"]) & _frozen_test_ids(set_name)
+    if leaked:  # the split column was edited to move frozen test needs into dev
+        raise FrozenSplitError(f"{set_name}: {len(leaked)} frozen test needs are marked dev "
+                               f"(e.g. {sorted(leaked)[:3]}); the needs file was edited")
+    return dev
+
+
+def tuning_qrels(set_name: str) -> pd.DataFrame:
+    """The judgments of the dev needs of an evaluation set (see :func:`tuning_needs`)."""
+    ids = set(tuning_needs(set_name)["eval_id"])
+    qrels = pd.read_csv(_eval_dir() / f"{set_name}_qrels.csv", dtype={"need_id": str, "item_id": str})
+    return qrels[qrels["need_id"].isin(ids)].reset_index(drop=True)
+
+
+def report_set(set_name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """All needs and judgments of an evaluation set, for reporting dev and test separately.
+
+    Checks the frozen test split first (raises :class:`FrozenSplitError` if it
+    was edited). Never choose a setting from what this returns for 'test'.
+    """
+    from semantic_match.retrieval.evaluate import check_frozen
+
+    check_frozen(set_name, _eval_dir())
+    needs = pd.read_csv(_eval_dir() / f"{set_name}_needs.csv", dtype=str).fillna("")
+    qrels = pd.read_csv(_eval_dir() / f"{set_name}_qrels.csv", dtype={"need_id": str, "item_id": str})
+    return needs, qrels
+
+
 def machine() -> str:
     import os
 
