@@ -1,4 +1,6 @@
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import pytest
 
 from semantic_match import normalize_text
@@ -121,3 +123,17 @@ def test_coverage_ignores_document_length():
     np.testing.assert_allclose(cov["term_cov"][0, :2], [1.0, 1.0])
     assert cov["term_cov"][0, 2] == 0.0 and cov["char_cov"][0, 2] < 0.3
     assert np.isnan(lex.coverage(q, np.array([[-1]]))["char_cov"][0, 0])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+                        max_size=40), min_size=1, max_size=6))
+def test_vectorised_char_counts_equal_scikit_learns_analyzer(texts):
+    """The fast query-time n-gram counter gives exactly the char_wb analyzer's counts."""
+    from semantic_match.retrieval.lexical import Vocabulary, count_char_ngrams
+
+    texts = [normalize_text(t) for t in texts]
+    vocab = Vocabulary()
+    reference = count_char_ngrams(texts, vocab, (2, 4), grow=True)  # scikit-learn's analyzer
+    fast = count_char_ngrams(texts, vocab, (2, 4), grow=False)
+    assert (reference != fast).nnz == 0

@@ -5,7 +5,7 @@ exactly; larger ones get an inverted-file index with float16 storage,
 ``IVF{nlist},SQfp16`` with ``nlist`` about ``sqrt(n)`` (:func:`auto_factory`): it builds
 in about a minute for a million vectors on two cores, stores each vector once (half the bytes
 of float32, cosine error below 1e-3), can be memory-mapped, reconstructs any vector for exact
-rescoring, and searches with ``nprobe`` lists (:data:`DEFAULT_NPROBE`). HNSW was measured too:
+rescoring, and searches ``nprobe`` of its lists (:func:`default_nprobe`). HNSW was measured too:
 its graph took over 15 minutes to build for a million vectors here (see docs/benchmarks.md).
 """
 from __future__ import annotations
@@ -18,10 +18,16 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["DenseIndex", "SearchResult", "auto_factory", "DEFAULT_NPROBE"]
+__all__ = ["DenseIndex", "SearchResult", "auto_factory", "default_nprobe"]
 
-#: Inverted lists searched per query by IVF indexes (recall/latency trade-off, docs/benchmarks.md).
-DEFAULT_NPROBE = 64
+#: Inverted lists searched per query by IVF indexes: this share of the lists, at least NPROBE_MIN
+#: (recall/latency trade-off, docs/benchmarks.md).
+NPROBE_SHARE = 1 / 16
+NPROBE_MIN = 8
+
+
+def default_nprobe(nlist: int) -> int:
+    return max(NPROBE_MIN, int(round(nlist * NPROBE_SHARE)))
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +83,7 @@ class DenseIndex:
         if "IVF" in factory:
             ivf = faiss.extract_index_ivf(obj.index_)
             ivf.make_direct_map()  # reconstruct(row) for exact rescoring of candidates
-            ivf.nprobe = DEFAULT_NPROBE
+            ivf.nprobe = default_nprobe(ivf.nlist)
         return obj
 
     def set_nprobe(self, nprobe: int) -> None:
@@ -186,7 +192,8 @@ class DenseIndex:
         flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap and "IVF" in factory else 0
         index = faiss.read_index(str(path), flags)
         if "IVF" in factory:
-            faiss.extract_index_ivf(index).nprobe = DEFAULT_NPROBE
+            ivf = faiss.extract_index_ivf(index)
+            ivf.nprobe = default_nprobe(ivf.nlist)
         obj = cls.__new__(cls)
         obj.dim = int(index.d)
         obj.factory = factory
