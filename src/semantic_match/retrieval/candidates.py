@@ -23,6 +23,7 @@ import time
 from typing import TYPE_CHECKING
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..text.tokens import tokenize
 from .ranking import Ranking, empty_ranking, topk
@@ -83,138 +84,172 @@ def _best(scores: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
     return rows[part]
 
 
-def _rank_one(m: Matcher, text: str, vec: np.ndarray | None, k: int, masks: list, n_cand: int):
-    state: IndexState = m.state_
-    lex = state.lexical
-    weights = m.weights_
-    use_dense = vec is not None and "dense" in weights and weights.get("dense", 0) > 0 or m.mode == "dense"
-    ids = lex.stats_.bm25_vocab.ids
-    terms = np.array([ids[t] for t in lex.query_terms(text)], dtype=np.int64)
-    q_char = lex.char_vectors([text])
-    seg_ids, seg_rows, dense_s, bm25_s = [], [], [], []
-    bm25_hi, bm25_lo_zero, bm25_min = 0.0, False, np.inf
-    dense_lo = np.inf
-    for si, seg in enumerate(state.segments):
-        allowed = masks[si]
-        n_allowed = seg.rows if allowed is None else int(allowed.sum())
-        if n_allowed == 0:
-            continue
-        all_rows = np.arange(seg.rows) if allowed is None else np.flatnonzero(allowed)
-        bm = _bm25(seg, lex, terms) if m.mode != "dense" else None
-        cands = []
-        if bm is not None:
-            touched = all_rows[bm[all_rows] > 0]
-            if len(touched):
-                bm25_hi = max(bm25_hi, float(bm[touched].max()))
-                bm25_min = min(bm25_min, float(bm[touched].min()))
-                cands.append(_best(bm, touched, n_cand))
-            if len(touched) < n_allowed:
-                bm25_lo_zero = True
-        else:
-            bm25_lo_zero = True
-        dense_scores = None
-        if use_dense:
-            if seg.ann is None:
-                dense_scores = np.asarray(seg.vectors, dtype=np.float32) @ vec
-                dense_lo = min(dense_lo, float(dense_scores[all_rows].min()))
-                cands.append(_best(dense_scores, all_rows, n_cand))
-            elif allowed is not None and n_allowed <= SELECTIVE_ROWS:
-                # A selective filter: the approximate index would probe lists holding few allowed
-                # rows, so score exactly the allowed subset and k rows still come back.
-                dense_scores = np.zeros(seg.rows, np.float32)
-                dense_scores[all_rows] = seg.vectors_of(all_rows) @ vec
-                dense_lo = min(dense_lo, float(dense_scores[all_rows].min()))
-                cands.append(_best(dense_scores, all_rows, n_cand))
-            else:
-                allowed_ann = None if allowed is None else allowed
-                res = seg.ann.search(vec[None, :], n_cand, allowed=allowed_ann)
-                got = res.indices[0][res.indices[0] >= 0]
-                cands.append(got)
-                neg = seg.ann.search(-vec[None, :], 1, allowed=allowed_ann)
-                if neg.indices[0, 0] >= 0:
-                    dense_lo = min(dense_lo, -float(neg.scores[0, 0]))
-        if not cands:
-            continue
-        rows = np.unique(np.concatenate(cands)).astype(np.int64)
-        if use_dense:
-            d = dense_scores[rows] if dense_scores is not None else seg.vectors_of(rows) @ vec
-            if seg.ann is not None and len(rows):
-                dense_lo = min(dense_lo, float(d.min()))
-            dense_s.append(d.astype(np.float32))
-        bm25_s.append(bm[rows] if bm is not None else np.zeros(len(rows), np.float32))
-        seg_ids.append(np.full(len(rows), si))
-        seg_rows.append(rows)
-    if not seg_rows:
-        return None
-    seg_id = np.concatenate(seg_ids)
-    rows = np.concatenate(seg_rows)
-    bm25 = np.concatenate(bm25_s).astype(np.float32)
-    dense = np.concatenate(dense_s) if use_dense else None
-    char = np.zeros(len(rows), np.float32)
-    for si in np.unique(seg_id):
-        sel = seg_id == si
-        seg = state.segments[si]
-        counts = seg.char_counts_of(rows[sel], lex.stats_, lex.char_ngrams)
-        char[sel] = np.asarray((lex.tfidf(counts) @ q_char.T).todense()).ravel()
-    channels = {"char": char, "bm25": bm25}
-    lows = {"char": 0.0, "bm25": 0.0 if bm25_lo_zero else bm25_min}
-    highs = {"char": float(char.max()), "bm25": bm25_hi}
-    if use_dense:
-        channels["dense"] = dense
-        lows["dense"] = min(dense_lo, float(dense.min()))
-        highs["dense"] = float(dense.max())
+def _dense_batch(seg, vecs: np.ndarray, allowed: np.ndarray | None, n_allowed: int, n_cand: int):
+    """Dense candidates of a batch for one segment: (rows per query, scores lookup, lower bounds)."""
+    all_rows = np.arange(seg.rows) if allowed is None else np.flatnonzero(allowed)
+    if seg.ann is None or (allowed is not None and n_allowed <= SELECTIVE_ROWS):
+        # Exact: small segments, and a selective filter's subset of a large one (the approximate
+        # index would probe lists holding few allowed rows, and k rows must still come back).
+        if seg.ann is not None:
+            sub = seg.vectors_of(all_rows)
+        else:  # no copy of a whole small segment's vectors when nothing is filtered out
+            sub = seg.vectors if allowed is None else np.asarray(seg.vectors[all_rows], np.float32)
+        scores = sub @ vecs.T  # (allowed rows, queries)
+        lows = scores.min(axis=0) if len(all_rows) else np.full(len(vecs), np.inf)
+        top = [all_rows[_best(scores[:, i], np.arange(len(all_rows)), n_cand)] for i in range(len(vecs))]
+        lookup = {"rows": all_rows, "scores": scores}
+        return top, lookup, lows
+    res = seg.ann.search(vecs, n_cand, allowed=allowed)
+    neg = seg.ann.search(-vecs, 1, allowed=allowed)
+    top = [res.indices[i][res.indices[i] >= 0] for i in range(len(vecs))]
+    lows = np.where(neg.indices[:, 0] >= 0, -neg.scores[:, 0], np.inf)
+    return top, None, lows
+
+
+def _dense_of(seg, lookup, rows: np.ndarray, vec: np.ndarray, qi: int, cache: dict) -> np.ndarray:
+    if lookup is not None:
+        where = np.searchsorted(lookup["rows"], rows)
+        return lookup["scores"][where, qi]
+    missing = [r for r in rows.tolist() if r not in cache]
+    if missing:
+        for r, v in zip(missing, seg.vectors_of(np.asarray(missing, dtype=np.int64))):
+            cache[r] = v
+    return np.vstack([cache[r] for r in rows.tolist()]) @ vec if len(rows) else np.zeros(0, np.float32)
+
+
+def _fuse(m: Matcher, channels: dict, lows: dict, highs: dict) -> np.ndarray:
+    n = len(channels["char"])
     if m.mode == "dense":
-        fused = dense.copy()
-    elif m.fusion == "rrf":
-        fused = np.zeros(len(rows), np.float64)
-        for c, w in weights.items():
-            if w:
-                order = np.argsort(-channels[c], kind="stable")
-                ranks = np.empty(len(rows))
-                ranks[order] = np.arange(1, len(rows) + 1)
-                fused += w / (m.rrf_k + ranks)
-    else:
-        fused = np.zeros(len(rows), np.float64)
-        for c, w in weights.items():
-            if w:
-                fused += w * (channels[c] - lows[c]) / max(highs[c] - lows[c], 1e-9)
-    order = topk(fused[None, :].astype(np.float32), min(k, len(rows)))[0]
-    return seg_id[order], rows[order], fused[order], {c: v[order] for c, v in channels.items()}, terms
+        return channels["dense"].astype(np.float64)
+    fused = np.zeros(n, np.float64)
+    for c, w in m.weights_.items():
+        if not w:
+            continue
+        if m.fusion == "rrf":
+            order = np.argsort(-channels[c], kind="stable")
+            ranks = np.empty(n)
+            ranks[order] = np.arange(1, n + 1)
+            fused += w / (m.rrf_k + ranks)
+        else:
+            fused += w * (channels[c] - lows[c]) / max(highs[c] - lows[c], 1e-9)
+    return fused
 
 
 def rank_candidates(m: Matcher, texts: list[str], k: int, mask: np.ndarray | None,
                     vectors: np.ndarray | None = None, timings: dict | None = None,
                     n_candidates: int | None = None) -> Ranking:
-    """Rank normalised queries on the candidate path (see the module docstring)."""
-    state = m.state_
+    """Rank a batch of normalised queries on the candidate path (see the module docstring)."""
+    state: IndexState = m.state_
+    lex = state.lexical
     n_q = len(texts)
     out = empty_ranking(n_q, k)
     if n_q == 0 or state.n_items == 0 or (mask is not None and not mask.any()):
         return out
     clock = time.perf_counter()
-    if vectors is None and m.encoder_ is not None and m.mode != "lexical":
+    use_dense = m.mode != "lexical" and m.encoder_ is not None and (m.mode == "dense" or m.weights_.get("dense", 0) > 0)
+    if use_dense and vectors is None:
         vectors = m.encoder_.encode_queries(texts)
     masks = _segment_masks(state, mask)
     n_cand = max(n_candidates or CANDIDATES, 20 * k)
+    ids = lex.stats_.bm25_vocab.ids
+    q_terms = [np.array([ids[t] for t in lex.query_terms(t)], dtype=np.int64) for t in texts]
+    q_char = lex.char_vectors(texts)
+    # Dense candidates for the whole batch, segment by segment (FAISS searches a batch at once).
+    dense = []
+    for si, seg in enumerate(state.segments):
+        allowed = masks[si]
+        n_allowed = seg.rows if allowed is None else int(allowed.sum())
+        if not use_dense or n_allowed == 0:
+            dense.append(None)
+        else:
+            dense.append(_dense_batch(seg, vectors, allowed, n_allowed, n_cand))
+    per_query = []
+    vec_cache: list[dict] = [{} for _ in state.segments]
+    for qi in range(n_q):
+        seg_ids, seg_rows, d_parts, b_parts = [], [], [], []
+        bm25_hi, bm25_lo_zero, bm25_min, dense_lo = 0.0, False, np.inf, np.inf
+        for si, seg in enumerate(state.segments):
+            allowed = masks[si]
+            n_allowed = seg.rows if allowed is None else int(allowed.sum())
+            if n_allowed == 0:
+                continue
+            cands = []
+            bm = _bm25(seg, lex, q_terms[qi]) if m.mode != "dense" else None
+            if bm is not None:
+                touched = np.flatnonzero(bm > 0) if allowed is None else np.flatnonzero((bm > 0) & allowed)
+                if len(touched):
+                    bm25_hi = max(bm25_hi, float(bm[touched].max()))
+                    bm25_min = min(bm25_min, float(bm[touched].min()))
+                    cands.append(_best(bm, touched, n_cand))
+                bm25_lo_zero |= len(touched) < n_allowed
+            else:
+                bm25_lo_zero = True
+            if dense[si] is not None:
+                top, lookup, lows = dense[si]
+                cands.append(top[qi])
+                dense_lo = min(dense_lo, float(lows[qi]))
+            if not cands:
+                continue
+            rows = np.unique(np.concatenate(cands)).astype(np.int64)
+            if dense[si] is not None:
+                d = _dense_of(seg, dense[si][1], rows, vectors[qi], qi, vec_cache[si])
+                dense_lo = min(dense_lo, float(d.min())) if len(d) else dense_lo
+                d_parts.append(np.asarray(d, np.float32))
+            b_parts.append(bm[rows] if bm is not None else np.zeros(len(rows), np.float32))
+            seg_ids.append(np.full(len(rows), si))
+            seg_rows.append(rows)
+        if not seg_rows:
+            per_query.append(None)
+            continue
+        per_query.append((np.concatenate(seg_ids), np.concatenate(seg_rows), np.concatenate(b_parts),
+                          np.concatenate(d_parts) if d_parts else None, bm25_hi, bm25_lo_zero, bm25_min, dense_lo))
+    # Char: count every candidate of the batch once, then one product per query.
+    keys = {}
+    for item in per_query:
+        if item is not None:
+            for si, r in zip(item[0].tolist(), item[1].tolist()):
+                keys.setdefault((si, r), len(keys))
+    char_rows = None
+    if keys:
+        order = np.array(list(keys), dtype=np.int64)
+        parts, where = [], []
+        for si in np.unique(order[:, 0]):
+            sel = np.flatnonzero(order[:, 0] == si)
+            parts.append(state.segments[si].char_counts_of(order[sel, 1], lex.stats_, lex.char_ngrams))
+            where.append(sel)
+        stacked = lex.tfidf(sp.vstack(parts).tocsr())
+        inverse = np.empty(len(order), dtype=np.int64)
+        inverse[np.concatenate(where)] = np.arange(len(order))
+        char_rows = (stacked, inverse)
     scores, idx = out.scores.copy(), out.indices.copy()
     ch = {c: np.full((n_q, k), np.nan, np.float32) for c in ("dense", "char", "bm25", "bm25n")}
-    lex = state.lexical
-    for i, text in enumerate(texts):
-        got = _rank_one(m, text, None if vectors is None else vectors[i], k, masks, n_cand)
-        if got is None:
+    for qi, item in enumerate(per_query):
+        if item is None:
             continue
-        seg_id, rows, fused, picked, terms = got
-        n = len(rows)
+        seg_id, rows, bm25, dns, bm25_hi, bm25_lo_zero, bm25_min, dense_lo = item
+        stacked, inverse = char_rows
+        pos_in = inverse[[keys[(si, r)] for si, r in zip(seg_id.tolist(), rows.tolist())]]
+        char = np.asarray((stacked[pos_in] @ q_char[qi].T).todense(), dtype=np.float32).ravel()
+        channels = {"char": char, "bm25": bm25.astype(np.float32)}
+        lows = {"char": 0.0, "bm25": 0.0 if bm25_lo_zero else bm25_min}
+        highs = {"char": float(char.max()), "bm25": bm25_hi}
+        if dns is not None:
+            channels["dense"] = dns
+            lows["dense"], highs["dense"] = min(dense_lo, float(dns.min())), float(dns.max())
+        fused = _fuse(m, channels, lows, highs)
+        top = topk(fused[None, :].astype(np.float32), min(k, len(rows)))[0]
+        n = len(top)
         pos = np.empty(n, dtype=np.int64)
-        for si in np.unique(seg_id):
-            sel = seg_id == si
-            pos[sel] = state.positions(int(si), rows[sel])
-        idx[i, :n] = pos
-        scores[i, :n] = fused
-        for c, v in picked.items():
-            ch[c][i, :n] = v
+        for si in np.unique(seg_id[top]):
+            sel = seg_id[top] == si
+            pos[sel] = state.positions(int(si), rows[top][sel])
+        idx[qi, :n] = pos
+        scores[qi, :n] = fused[top]
+        for c, v in channels.items():
+            ch[c][qi, :n] = v[top]
+        terms = q_terms[qi]
         upper = float(lex.bm25_idf_[terms].sum() * (lex.bm25_k1 + 1)) if len(terms) else 0.0
-        ch["bm25n"][i, :n] = picked["bm25"] / max(upper, 1e-9)
+        ch["bm25n"][qi, :n] = channels["bm25"][top] / max(upper, 1e-9)
     if timings is not None:
         timings["candidates"] = timings.get("candidates", 0.0) + time.perf_counter() - clock
     conf = np.full((n_q, k), np.nan, np.float32)
