@@ -25,14 +25,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 
-from ..text.tokens import tokenize
 from .ranking import Ranking, empty_ranking, topk
 
 if TYPE_CHECKING:  # pragma: no cover
     from .matcher import Matcher
     from .state import IndexState
 
-__all__ = ["rank_candidates", "CANDIDATES"]
+__all__ = ["rank_candidates", "CANDIDATES", "SELECTIVE_ROWS"]
 
 #: Candidates per channel and query (at least 20 x k).
 CANDIDATES = 200
@@ -222,7 +221,9 @@ def rank_candidates(m: Matcher, texts: list[str], k: int, mask: np.ndarray | Non
         inverse[np.concatenate(where)] = np.arange(len(order))
         char_rows = (stacked, inverse)
     scores, idx = out.scores.copy(), out.indices.copy()
-    ch = {c: np.full((n_q, k), np.nan, np.float32) for c in ("dense", "char", "bm25", "bm25n")}
+    ch = {c: np.full((n_q, k), np.nan, np.float32) for c in ("dense", "char", "bm25", "bm25n", "char_cov",
+                                                              "term_cov")}
+    q_sq = q_char.multiply(q_char).tocsr()
     for qi, item in enumerate(per_query):
         if item is None:
             continue
@@ -250,48 +251,31 @@ def rank_candidates(m: Matcher, texts: list[str], k: int, mask: np.ndarray | Non
         terms = q_terms[qi]
         upper = float(lex.bm25_idf_[terms].sum() * (lex.bm25_k1 + 1)) if len(terms) else 0.0
         ch["bm25n"][qi, :n] = channels["bm25"][top] / max(upper, 1e-9)
+        # Coverage features of the confidence (as LexicalIndex.coverage defines them), from the
+        # counts already at hand: n-gram presence, and word presence in the terms' postings.
+        present = stacked[pos_in[top]].copy()
+        present.data = np.ones_like(present.data)
+        ch["char_cov"][qi, :n] = np.asarray((present @ q_sq[qi].T).todense(), dtype=np.float32).ravel()
+        if len(terms):
+            idf = lex.bm25_idf_[terms].astype(np.float64)
+            hit = np.zeros((n, len(terms)))
+            for j, t in enumerate(terms):
+                for si in np.unique(seg_id[top]):
+                    sel = np.flatnonzero(seg_id[top] == si)
+                    post = state.segments[si].bm25_post
+                    if t < post.shape[0]:
+                        docs = np.asarray(post.indices[post.indptr[t]:post.indptr[t + 1]])
+                        r = rows[top][sel]
+                        at = np.searchsorted(docs, r)
+                        hit[sel, j] = (at < len(docs)) & (docs[np.minimum(at, len(docs) - 1)] == r) if len(docs) else 0
+            ch["term_cov"][qi, :n] = (hit @ idf / idf.sum()).astype(np.float32)
+        else:
+            ch["term_cov"][qi, :n] = 0.0
     if timings is not None:
         timings["candidates"] = timings.get("candidates", 0.0) + time.perf_counter() - clock
     conf = np.full((n_q, k), np.nan, np.float32)
     if m.calibration_ is not None:
-        feats = {"dense": ch["dense"], "char": ch["char"], "bm25n": ch["bm25n"], **coverage(m, texts, idx)}
+        feats = {"dense": ch["dense"], "char": ch["char"], "bm25n": ch["bm25n"], "char_cov": ch["char_cov"],
+                 "term_cov": ch["term_cov"]}
         conf = np.where(idx < 0, np.nan, m.calibration_.predict(feats)).astype(np.float32)
     return Ranking(scores.astype(np.float32), idx, ch["dense"], ch["char"], ch["bm25"], ch["bm25n"], conf)
-
-
-def coverage(m: Matcher, texts: list[str], indices: np.ndarray) -> dict[str, np.ndarray]:
-    """The confidence's coverage features for ranked items, computed from their stored data.
-
-    Same definition as :meth:`LexicalIndex.coverage`: ``char_cov`` is the share of the query's
-    squared unit-norm n-gram weight present in the item, ``term_cov`` the idf-weighted share of
-    the query's words present.
-    """
-    state = m.state_
-    lex = state.lexical
-    ids = lex.stats_.bm25_vocab.ids
-    char_cov = np.full(indices.shape, np.nan, np.float32)
-    term_cov = np.full(indices.shape, np.nan, np.float32)
-    q_char = lex.char_vectors(texts)
-    q_char = q_char.multiply(q_char).tocsr()
-    for i, text in enumerate(texts):
-        ok = indices[i] >= 0
-        if not ok.any():
-            continue
-        pos = indices[i][ok]
-        seg, rows = state.locate(pos)
-        present = np.zeros(len(pos), np.float32)
-        doc_texts = state.texts(pos)
-        for si in np.unique(seg):
-            sel = seg == si
-            counts = state.segments[si].char_counts_of(rows[sel], lex.stats_, lex.char_ngrams)
-            counts.data = np.ones_like(counts.data)
-            present[sel] = np.asarray((counts @ q_char[i].T).todense()).ravel()
-        char_cov[i, ok] = present
-        terms = lex.query_terms(text)
-        if terms:
-            idf = np.array([lex.bm25_idf_[ids[t]] for t in terms], dtype=np.float64)
-            hit = np.array([[t in set(tokenize(d, stem=lex.stem)) for t in terms] for d in doc_texts], dtype=float)
-            term_cov[i, ok] = (hit @ idf / idf.sum()).astype(np.float32)
-        else:
-            term_cov[i, ok] = 0.0
-    return {"char_cov": char_cov, "term_cov": term_cov}

@@ -152,6 +152,8 @@ def build_segment(items: pd.DataFrame, texts: Sequence[str], vectors: np.ndarray
                           for p in parts]).tocsr()
 
     words = stack(bm25_parts, n_terms)
+    post = words.T.tocsr()
+    post.sort_indices()  # rows ascending in each posting list: membership tests use searchsorted
     ann = None
     if ann_factory is not None and vectors is not None:
         from .dense import DenseIndex
@@ -160,7 +162,7 @@ def build_segment(items: pd.DataFrame, texts: Sequence[str], vectors: np.ndarray
         vectors = None
     return Segment(table=_table(items, texts), vectors=None if vectors is None else np.asarray(vectors, np.float32),
                    ann=ann, char_counts=stack(char_parts, n_char) if keep_char else None,
-                   bm25_post=words.T.tocsr(), doc_len=np.asarray(words.sum(axis=1), dtype=np.float32).ravel())
+                   bm25_post=post, doc_len=np.asarray(words.sum(axis=1), dtype=np.float32).ravel())
 
 
 @dataclass
