@@ -174,7 +174,9 @@ class Matcher:
                            text_cols=catalog.text_cols, meta_cols=catalog.meta_cols, source=catalog.source,
                            dim=None if encoder is None else encoder.dim, catalog=catalog)
         self.set_state(state, encoder=encoder)
-        self.folder_ = self.commit_name_ = None
+        #: The folder this matcher was last saved to or loaded from, and that folder's commit then.
+        self.folder_: Path | None = None
+        self.commit_name_: str | None = None
         logger.info("indexed %d items (%s)", len(catalog), self.mode)
         return self
 
@@ -188,7 +190,7 @@ class Matcher:
         """Install a built or loaded index (used by :meth:`fit`, loading and updates)."""
         self._validate_params()
         self.state_, self.encoder_ = state, encoder
-        self._display = None
+        self._display: tuple[object, pd.DataFrame] | None = None
         ident = encoder.identity() if encoder is not None else {}
         cal = self.calibration if self.calibration is not None else default_calibration(ident)
         if cal is not None and not cal.applies_to(ident):
@@ -536,7 +538,6 @@ class Matcher:
         """
         self.check_built()
         out = save_index(self, folder, overwrite=overwrite)
-        #: The folder this matcher was last saved to or loaded from (what cluster workers open).
         self.folder_ = out
         return out
 
