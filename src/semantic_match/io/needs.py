@@ -43,6 +43,9 @@ def load_needs(needs: TableSource | Sequence[str], *, text_cols: Sequence[str] |
     if id_col is None:
         frame = needs if isinstance(needs, pd.DataFrame) else read_table(needs, sheet=sheet, encoding=encoding)
         frame = frame.copy()
+        if "need_id" in frame.columns:
+            raise InputError("the needs table already has a column 'need_id'; pass id_col='need_id' "
+                             "(--id-col need_id) to use it as the need id, or rename it")
         frame.insert(0, "need_id", [str(i) for i in range(1, len(frame) + 1)])
         needs, id_col = frame, "need_id"
     cols = [text_cols] if isinstance(text_cols, str) else list(text_cols)
