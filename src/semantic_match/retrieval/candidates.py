@@ -99,7 +99,8 @@ def _dense_batch(seg, vecs: np.ndarray, allowed: np.ndarray | None, n_allowed: i
         lookup = {"rows": all_rows, "scores": scores}
         return top, lookup, lows
     res = seg.ann.search(vecs, n_cand, allowed=allowed)
-    neg = seg.ann.search(-vecs, 1, allowed=allowed)
+    # The channel's minimum only scales the normalisation: a coarse search is enough for it.
+    neg = seg.ann.search(-vecs, 1, allowed=allowed, nprobe_share=1 / 8)
     top = [res.indices[i][res.indices[i] >= 0] for i in range(len(vecs))]
     lows = np.where(neg.indices[:, 0] >= 0, -neg.scores[:, 0], np.inf)
     return top, None, lows

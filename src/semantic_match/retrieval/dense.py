@@ -106,7 +106,8 @@ class DenseIndex:
                              f"train it on a sample of vectors first")
         self.index_.add(vectors)
 
-    def search(self, queries: np.ndarray, k: int, *, allowed: np.ndarray | None = None) -> SearchResult:
+    def search(self, queries: np.ndarray, k: int, *, allowed: np.ndarray | None = None,
+               nprobe_share: float = 1.0) -> SearchResult:
         """Top-k inner products for each query.
 
         Parameters
@@ -142,6 +143,12 @@ class DenseIndex:
                     params = faiss.SearchParametersIVF(sel=selector, nprobe=faiss.extract_index_ivf(self.index_).nprobe)
                 else:
                     params = faiss.SearchParameters(sel=selector)
+        if nprobe_share != 1.0 and "IVF" in self.factory:
+            nprobe = max(1, int(faiss.extract_index_ivf(self.index_).nprobe * nprobe_share))
+            if params is None:
+                params = faiss.SearchParametersIVF(nprobe=nprobe)
+            else:
+                params.nprobe = nprobe
         kk = min(k, self.ntotal) if self.ntotal else 1
         if self.ntotal == 0:
             scores = np.full((len(queries), kk), -np.inf, np.float32)

@@ -83,6 +83,29 @@ class Segment:
     def rows(self) -> int:
         return self.table.num_rows
 
+    def take(self, rows: Sequence[int], columns: Sequence[str] | None = None):
+        """Rows of the item table in the given order.
+
+        Taking from each record batch separately: pyarrow's ``Table.take`` on a memory-mapped
+        table of many batches costs ~10 ms at a million rows, per batch ~1 ms.
+        """
+        import pyarrow as pa
+
+        rows = np.asarray(rows, dtype=np.int64)
+        table = self.table if columns is None else self.table.select(list(columns))
+        batches = table.to_batches()
+        if len(batches) <= 1 or not len(rows):
+            return table.take(rows)
+        offsets = np.concatenate([[0], np.cumsum([b.num_rows for b in batches])])
+        order = np.argsort(rows, kind="stable")
+        srt = rows[order]
+        which = np.searchsorted(offsets, srt, side="right") - 1
+        parts = [batches[b].take(pa.array(srt[which == b] - offsets[b])) for b in np.unique(which)]
+        picked = pa.Table.from_batches(parts, schema=table.schema)
+        inverse = np.empty(len(rows), dtype=np.int64)
+        inverse[order] = np.arange(len(rows))
+        return picked.take(inverse)
+
     @property
     def n_live(self) -> int:
         return self.rows if self.live is None else int(self.live.sum())
@@ -91,10 +114,9 @@ class Segment:
         return np.arange(self.rows) if self.live is None else np.flatnonzero(self.live)
 
     def texts(self, rows: Sequence[int] | None = None) -> list[str]:
-        col = self.table.column(TEXT_COLUMN)
         if rows is None:
-            return col.to_pylist()
-        return col.take(np.asarray(rows, dtype=np.int64)).to_pylist()
+            return self.table.column(TEXT_COLUMN).to_pylist()
+        return self.take(rows, [TEXT_COLUMN]).column(0).to_pylist()
 
     def vectors_of(self, rows: np.ndarray) -> np.ndarray:
         """Dense vectors of some rows, float32 (from the ANN index's storage for ANN segments)."""
@@ -251,7 +273,7 @@ class IndexState:
         parts, order = [], []
         for s in np.unique(seg):
             sel = np.flatnonzero(seg == s)
-            parts.append(self.segments[s].table.select(cols).take(rows[sel]).to_pandas())
+            parts.append(self.segments[s].take(rows[sel], cols).to_pandas())
             order.append(sel)
         frame = pd.concat(parts, ignore_index=True)
         return frame.iloc[np.argsort(np.concatenate(order), kind="stable")].reset_index(drop=True)
