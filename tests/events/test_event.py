@@ -647,3 +647,25 @@ def test_restart_never_touches_files_outside_its_parts(tmp_path):
                          text_cols=["need"], what="needs")
     match_in_chunks(m, needs, k=2, work_dir=work, restart=True)
     assert victim.read_text() == "keep me" and (work / "notes.txt").read_text() == "mine too"
+
+
+def test_event_exports_never_hold_live_formulas(event, tmp_path):
+    """A buyer or product named like a formula reaches Excel as text, in the workbook and the CSVs."""
+    import dataclasses
+
+    from openpyxl import load_workbook
+
+    hostile = '=HYPERLINK("http://evil.example","Dinas")'
+    meetings = event.meetings.copy()
+    text_col = next(c for c in meetings.columns if not pd.api.types.is_numeric_dtype(meetings[c]))
+    meetings[text_col] = meetings[text_col].astype(object)
+    meetings.loc[meetings.index[0], text_col] = hostile + "\x07"
+    ev = dataclasses.replace(event, meetings=meetings)
+    out = tmp_path / "out"
+    ev.export(out)
+    wb = load_workbook(out / "event.xlsx")
+    cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    assert any(c.value == hostile for c in cells)  # the control character is gone, the text kept
+    assert all(c.data_type != "f" for c in cells)
+    schedule = pd.read_csv(out / "schedule.csv", dtype=str, encoding="utf-8-sig")
+    assert any(v.startswith("'" + hostile) for v in schedule[text_col])

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import InputError
+from ..io.spreadsheet import csv_safe
 from ..io.files import make_temp_dir, replace_folder
 from .report import render_html
 from .summary import agenda_table
@@ -69,14 +70,19 @@ def export_names(formats: Sequence[str]) -> list[str]:
     return names + ["event.json"]
 
 
-def write_csvs(result: EventResult, folder: Path) -> list[Path]:
-    """Write the CSV files of :data:`CSV_FILES` into ``folder`` (UTF-8 with BOM, for Excel)."""
+def write_csvs(result: EventResult, folder: Path, *, escape_formulas: bool = True) -> list[Path]:
+    """Write the CSV files of :data:`CSV_FILES` into ``folder`` (UTF-8 with BOM, for Excel).
+
+    Text a spreadsheet would evaluate gets a leading apostrophe unless ``escape_formulas=False``.
+    """
     paths = []
     for name, attr in CSV_FILES.items():
         frame = (getattr(result, attr) if attr else
                  agenda_table(result, "buyer" if name == "agenda_buyers.csv" else "supplier"))
         path = folder / name
-        frame.to_csv(path, index=False, encoding="utf-8-sig")
+        # For people (Excel): formula-like text escaped, CRLF records (see io/spreadsheet.py).
+        csv_safe(frame, escape_formulas=escape_formulas).to_csv(path, index=False, encoding="utf-8-sig",
+                                                                lineterminator="\r\n")
         paths.append(path)
     return paths
 

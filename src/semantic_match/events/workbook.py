@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..io.frames import is_missing
+from ..io.spreadsheet import xlsx_cell
 from .summary import party_agendas, summary_rows
 
 if TYPE_CHECKING:
@@ -62,7 +63,6 @@ def _cell(value: Any) -> Any:
 
 
 def _add_sheet(book, name: str, frame: pd.DataFrame, heading: str | None) -> None:
-    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
@@ -78,27 +78,19 @@ def _add_sheet(book, name: str, frame: pd.DataFrame, heading: str | None) -> Non
             long_cols.add(j - 1)
     ws.freeze_panes = "A2" if heading is None else "A4"
     if heading is not None:
-        title = WriteOnlyCell(ws, value=heading)
-        title.font = Font(bold=True, size=13)
-        ws.append([title])
+        ws.append([xlsx_cell(ws, heading, font=Font(bold=True, size=13))])
         ws.append([])
     bold = Font(bold=True)
     header = []
     for col in frame.columns:
-        cell = WriteOnlyCell(ws, value=str(col))
-        cell.font = bold
-        header.append(cell)
+        header.append(xlsx_cell(ws, str(col), font=bold))
     ws.append(header)
+    # Every cell through xlsx_cell: a buyer named "=HYPERLINK(...)" stays text, never a live formula.
     for row in frame.itertuples(index=False, name=None):
-        values = [_cell(v) for v in row]
-        if long_cols:
-            for j in long_cols:
-                cell = WriteOnlyCell(ws, value=values[j])
-                cell.alignment = wrap
-                values[j] = cell
-        ws.append(values)
+        ws.append([xlsx_cell(ws, _cell(v), alignment=wrap) if j in long_cols else xlsx_cell(ws, _cell(v))
+                   for j, v in enumerate(row)])
     if heading is not None and frame.empty:
-        ws.append(["no meetings"])
+        ws.append([xlsx_cell(ws, "no meetings")])
 
 
 def write_workbook(result: EventResult, path: Path, *, title: str) -> Path:
