@@ -16,21 +16,22 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError, NotBuiltError
+from ..errors import InputError
 from ..io.catalog import Catalog, TableSource, load_catalog
 from ..io.needs import load_needs
 from ..io.progress import progress_bar
 from ..text.normalize import normalize_text
+from .access import ItemAccess
 from .calibration import Calibration, calibrate_on_pairs, default_calibration
 from .candidates import rank_candidates
 from .dense import auto_factory
 from .encoders import Encoder, get_encoder
-from .filters import Filters, build_mask
+from .filters import Filters
 from .fusion import FusionMethod
 from .lexical import LexicalIndex, LexicalStats
 from .persist import index_manifest, load_index, save_index
 from .ranking import Mode, Ranking, channel_scores, pair_features, rank_texts, ranking_weights
-from .results import RESULT_COLUMNS, display_frame, match_frame, search_frame
+from .results import match_frame, search_frame
 from .state import ANN_MIN_ROWS, IndexState, build_segment
 from .updates import add_items, compact, remove_ids, upsert_items
 
@@ -46,7 +47,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {"dense": 0.4, "char": 0.45, "bm25": 0.15}
 NEEDS_PER_BATCH = 256
 
 
-class Matcher:
+class Matcher(ItemAccess):
     """Rank catalogue items for free-text Indonesian needs.
 
     By default the ranking is *hybrid*: a convex combination of dense
@@ -199,126 +200,6 @@ class Matcher:
             cal = None
         self.calibration_ = cal
 
-    # ------------------------------------------------ exhaustive view (built on first use)
-    @property
-    def catalog_(self) -> Catalog:
-        """Every live item as a validated :class:`Catalog` (materialised on first use)."""
-        self.check_built()
-        return self.state_.exhaustive().catalog
-
-    @property
-    def lexical_(self) -> LexicalIndex:
-        """The lexical channels over every live item (the query side alone: ``state_.lexical``)."""
-        self.check_built()
-        return self.state_.exhaustive().lexical
-
-    @property
-    def vectors_(self) -> np.ndarray | None:
-        self.check_built()
-        return self.state_.exhaustive().vectors
-
-    @property
-    def display_(self) -> pd.DataFrame:
-        """Item columns shown in results (a column named like a result column becomes ``item_<name>``)."""
-        if self._display is None or self._display[0] is not self.state_.exhaustive():
-            self._display = (self.state_.exhaustive(), display_frame(self.catalog_))
-        return self._display[1]
-
-    @property
-    def ids_(self) -> np.ndarray:
-        """Item ids of every live position (object array)."""
-        self.check_built()
-        return self.state_.ids()
-
-    @property
-    def uses_candidates(self) -> bool:
-        """Whether queries take the sub-linear candidate path (see :attr:`exact`)."""
-        self.check_built()
-        return not self.exact if self.exact is not None else self.state_.approximate
-
-    def lexical_settings(self) -> dict:
-        return self.state_.lexical.settings()
-
-    # -------------------------------------------------- items by position (either path)
-    def item_ids(self, positions: np.ndarray) -> np.ndarray:
-        return self.ids_[np.asarray(positions, dtype=np.int64)]
-
-    def item_display(self, positions: np.ndarray) -> pd.DataFrame:
-        positions = np.asarray(positions, dtype=np.int64)
-        if self.state_.has_view:
-            return self.display_.iloc[positions].reset_index(drop=True)
-        cols = [*self.state_.text_cols, *self.state_.meta_cols]
-        frame = self.state_.rows(positions, cols)
-        return frame.rename(columns={c: f"item_{c}" for c in frame.columns if c in RESULT_COLUMNS})
-
-    def item_texts(self, positions: np.ndarray) -> list[str]:
-        positions = np.asarray(positions, dtype=np.int64)
-        if self.state_.has_view:
-            texts = self.catalog_.texts
-            return [texts[i] for i in positions]
-        return self.state_.texts(positions)
-
-    def check_built(self) -> None:
-        """Raise :class:`NotBuiltError` unless the index was built (fit) or loaded."""
-        if not hasattr(self, "state_"):
-            raise NotBuiltError("this Matcher has no index yet; call fit(catalog, ...) or use "
-                                "Matcher.from_catalog(...) / Matcher.load(folder) first")
-
-    # ---------------------------------------------------------------- queries
-    @property
-    def n_items(self) -> int:
-        self.check_built()
-        return self.state_.n_items
-
-    @property
-    def texts(self) -> list[str]:
-        """The normalised text of every item, in row order (what the channels index)."""
-        self.check_built()
-        return self.catalog_.texts
-
-    @property
-    def id_col(self) -> str:
-        """The catalogue's id column."""
-        self.check_built()
-        return self.state_.id_col
-
-    def item_vectors(self) -> np.ndarray | None:
-        """Dense vectors of every item, shape (n_items, dim) float32; None without an encoder."""
-        self.check_built()
-        return self.vectors_
-
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        """Query vectors of shape (n, dim) float32 from this index's encoder."""
-        self.check_built()
-        if self.encoder_ is None:
-            raise InputError("this index was built without an encoder (lexical mode); it has no query vectors")
-        return self.encoder_.encode_queries(list(texts))
-
-    @property
-    def items(self) -> pd.DataFrame:
-        """The catalogue rows as indexed (id, text and metadata columns)."""
-        self.check_built()
-        return self.catalog_.items
-
-    def _check_k(self, k: int) -> int:
-        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
-            raise InputError(f"k must be a positive integer, got {k!r}")
-        # No more rows than items: k=10**9 must not allocate (needs x 10**9) arrays.
-        return min(int(k), max(self.n_items, 1))
-
-    def filter_mask(self, filters: Filters | None) -> np.ndarray | None:
-        """Boolean array of shape (n_items,): the items passing ``filters`` (None: no filter)."""
-        self.check_built()
-        if not filters:
-            return None
-        st = self.state_
-        cols = [*st.meta_cols, *st.text_cols, st.id_col]
-        if st.has_view or not isinstance(filters, Mapping):
-            return build_mask(self.catalog_.items, filters, columns=cols)
-        # Large indexes: read only the filtered columns, never the whole item table.
-        frame = pd.DataFrame({c: st.column(c) for c in filters if c in cols})
-        return build_mask(frame.reindex(columns=[c for c in filters]), filters, columns=cols)
-
     def channel_scores(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Every channel's score of every item for normalised query texts (see :func:`.ranking.channel_scores`)."""
         self.check_built()
@@ -469,23 +350,20 @@ class Matcher:
                   min_confidence: float | None = None) -> Calibration:
         """Refit the confidence on your own judged (need, item) pairs and use it from now on.
 
-        Use it with another catalogue or encoder, where the shipped calibration
-        does not apply (confidence is NaN) or does not fit. The logistic model
-        takes the features of :data:`~semantic_match.retrieval.calibration.FEATURES`
-        (the lexical ones alone without an encoder); it is saved with the index.
+        For another catalogue or encoder, where the shipped calibration does not apply or fit.
+        The logistic model takes :data:`~semantic_match.retrieval.calibration.FEATURES` (the lexical
+        ones alone without an encoder); it is saved with the index.
 
         Parameters
         ----------
         pairs : DataFrame
-            One row per judged pair: the need's text, the item's id and a label
-            (a grade, or 0/1, or bool), e.g. from :func:`semantic_match.evaluate`'s qrels.
+            One row per judged pair: the need's text, the item's id and a label (grade, 0/1, bool).
         need_col, item_col, label_col : str
             Their columns.
         min_grade : int
             Labels ``>= min_grade`` count as relevant.
         min_confidence : float, optional
-            The "no good match" cut-off to store; default the one that best
-            separates the pairs (Youden's J).
+            The "no good match" cut-off to store; default the best separating one (Youden's J).
 
         Returns
         -------
@@ -500,11 +378,10 @@ class Matcher:
 
     # ---------------------------------------------------------------- updates
     def add(self, items: TableSource | Catalog, **read) -> int:
-        """Add new items (a table with the index's id, text and metadata columns); returns how many.
+        """Add new items (the index's id, text and metadata columns); returns how many.
 
-        Ids already in the index are refused (use :meth:`upsert`). The items are encoded into a
-        new segment; :meth:`save` then publishes the change as one new commit. See
-        :mod:`semantic_match.retrieval.updates` for how the statistics follow.
+        Known ids are refused (use :meth:`upsert`); :meth:`save` publishes the change as one
+        commit (see :mod:`semantic_match.retrieval.updates`).
         """
         return add_items(self, items, **read)
 
