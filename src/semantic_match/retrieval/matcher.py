@@ -117,7 +117,6 @@ class Matcher(ItemAccess):
         self.exact = exact
         self.ann_min_rows = ann_min_rows
 
-    # ------------------------------------------------------------------ build
     @classmethod
     def from_catalog(cls, catalog: TableSource | Catalog, *, id_col: str | None = None,
                      text_cols: Sequence[str] | str | None = None, meta_cols: Sequence[str] | None = None,
@@ -376,7 +375,6 @@ class Matcher(ItemAccess):
         self.calibration = self.calibration_ = cal
         return cal
 
-    # ---------------------------------------------------------------- updates
     def add(self, items: TableSource | Catalog, **read) -> int:
         """Add new items (the index's id, text and metadata columns); returns how many.
 
@@ -398,7 +396,6 @@ class Matcher(ItemAccess):
         compact(self)
         return self
 
-    # ------------------------------------------------------------ persistence
     def manifest(self) -> dict:
         """The settings a saved index records (without file checksums)."""
         self.check_built()
