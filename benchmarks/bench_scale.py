@@ -39,7 +39,6 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from common import rup_needs  # noqa: E402
 from scale_data import StandInEncoder, synthetic_catalog  # noqa: E402
-
 from semantic_match import Matcher, normalize_text  # noqa: E402
 from semantic_match.retrieval.encoders import Encoder  # noqa: E402
 

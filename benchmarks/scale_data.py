@@ -26,7 +26,6 @@ import xxhash
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import SHARED, kbki_commodities  # noqa: E402
-
 from semantic_match.retrieval.encoders import Encoder  # noqa: E402
 
 PROVINCES = [

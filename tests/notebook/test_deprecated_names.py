@@ -12,7 +12,6 @@ from semantic_match import InputError, Matcher
 from semantic_match.notebook import ResultView, show
 from semantic_match.notebook.confidence import resolve_min_confidence, resolve_threshold
 from semantic_match.retrieval.calibration import Calibration
-
 from tests.support import HashEncoder
 
 

@@ -13,7 +13,6 @@ from semantic_match.notebook.format import format_percent, format_rupiah
 from semantic_match.notebook.highlight import highlight_terms
 from semantic_match.notebook.view import ResultView, show
 from semantic_match.retrieval.calibration import Calibration
-
 from tests.support import HashEncoder
 
 

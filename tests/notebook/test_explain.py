@@ -9,7 +9,6 @@ import pytest
 from semantic_match import InputError, Matcher
 from semantic_match.notebook.explain import Explanation, RelatedTerm, explain_match
 from semantic_match.retrieval.calibration import Calibration
-
 from tests.support import DATA, HashEncoder
 
 

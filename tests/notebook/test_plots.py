@@ -9,9 +9,7 @@ pytest.importorskip("matplotlib")
 from matplotlib.figure import Figure  # noqa: E402
 
 from semantic_match import InputError, Matcher  # noqa: E402
-from semantic_match.notebook.plots import (needs_served, plot_catalog_map, plot_needs_served,  # noqa: E402
-                                  plot_score_distribution)
-
+from semantic_match.notebook.plots import needs_served, plot_catalog_map, plot_needs_served, plot_score_distribution  # noqa: E402
 from tests.support import HashEncoder  # noqa: E402
 
 

@@ -1,7 +1,7 @@
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-import pytest
 
 from semantic_match import normalize_text
 from semantic_match.retrieval.lexical import STOPWORDS, LexicalIndex, tokenize

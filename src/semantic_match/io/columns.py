@@ -1,7 +1,7 @@
 """The one "missing column" check, so every table names what is missing, what exists and the fix."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 

@@ -10,8 +10,8 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 __all__ = ["sha256_file", "sha256_bytes", "atomic_write", "replace_folder", "make_temp_dir", "umask_mode"]
 

@@ -1,7 +1,7 @@
 """Loading a table of needs: like a catalogue, but the id column is optional and lists of text are accepted."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 

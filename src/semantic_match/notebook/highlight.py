@@ -8,8 +8,8 @@ is shown as written, HTML-escaped.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Iterable
 
 from ..io.html import MARK_STYLE, RELATED_STYLE, escape
 from ..text import normalize_text, tokenize

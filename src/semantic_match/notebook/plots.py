@@ -8,7 +8,8 @@ an existing axes instead.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Literal, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd

@@ -6,7 +6,7 @@ filter masks, and the small accessors the wings use.
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd

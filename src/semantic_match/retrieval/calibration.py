@@ -78,7 +78,7 @@ class Calibration:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Calibration":
+    def from_dict(cls, data: dict) -> Calibration:
         return cls(coef=list(data["coef"]), intercept=float(data["intercept"]), features=list(data["features"]),
                    threshold=float(data["threshold"]), encoder=dict(data.get("encoder", {})),
                    info=dict(data.get("info", {})))

@@ -192,7 +192,7 @@ class DenseIndex:
         faiss.write_index(self.index_, str(path))
 
     @classmethod
-    def load(cls, path: str | Path, *, factory: str = "Flat", mmap: bool = False) -> "DenseIndex":
+    def load(cls, path: str | Path, *, factory: str = "Flat", mmap: bool = False) -> DenseIndex:
         """Read an index; ``mmap`` maps an IVF index's lists instead of reading them (shared pages)."""
         import faiss
 

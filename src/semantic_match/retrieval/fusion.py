@@ -6,7 +6,8 @@ min-max and adds them with weights; reciprocal-rank fusion adds 1/(k + rank).
 """
 from __future__ import annotations
 
-from typing import Literal, Mapping
+from collections.abc import Mapping
+from typing import Literal
 
 import numpy as np
 

@@ -20,8 +20,8 @@ frequency fell to zero are ignored exactly as if they had never been seen.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp

@@ -10,8 +10,8 @@ import logging
 import os
 import time
 import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -120,7 +120,7 @@ class Matcher(ItemAccess):
     @classmethod
     def from_catalog(cls, catalog: TableSource | Catalog, *, id_col: str | None = None,
                      text_cols: Sequence[str] | str | None = None, meta_cols: Sequence[str] | None = None,
-                     sheet: str | int | None = None, encoding: str | None = None, **params) -> "Matcher":
+                     sheet: str | int | None = None, encoding: str | None = None, **params) -> Matcher:
         """Load a catalogue and build its index in one call.
 
         ``params`` are the constructor's (encoder, mode, weights, …); see :meth:`fit`.
@@ -133,7 +133,7 @@ class Matcher(ItemAccess):
 
     def fit(self, catalog: TableSource | Catalog, *, id_col: str | None = None,
             text_cols: Sequence[str] | str | None = None, meta_cols: Sequence[str] | None = None,
-            sheet: str | int | None = None, encoding: str | None = None, client=None) -> "Matcher":
+            sheet: str | int | None = None, encoding: str | None = None, client=None) -> Matcher:
         """Validate the catalogue, encode every item and build the indexes.
 
         Parameters
@@ -418,7 +418,7 @@ class Matcher(ItemAccess):
     @classmethod
     def load(cls, folder: str | os.PathLike, *, encoder: str | os.PathLike | Encoder | None = None,
              show_progress: bool | None = None, batch_size: int = 64, exact: bool | None = None,
-             **ranking) -> "Matcher":
+             **ranking) -> Matcher:
         """Load an index saved by :meth:`save`; it ranks exactly as when saved.
 
         Parameters

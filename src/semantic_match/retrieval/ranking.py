@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Callable, Literal, Mapping, NamedTuple, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
 

@@ -21,8 +21,8 @@ ranking after updates equals a fresh build over the same items.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 import pandas as pd

@@ -7,8 +7,8 @@ faster; word counts use the word tokeniser of :mod:`semantic_match.text.tokens`.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp

@@ -12,7 +12,7 @@ catalogue item it should rank first and, when one is known, a hard negative.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
