@@ -7,6 +7,7 @@ import pytest
 
 from semantic_match import EncoderMismatchError, InputError, Matcher, SentenceTransformerEncoder
 from semantic_match.io.catalog import load_catalog
+from semantic_match.retrieval.persist import read_info
 from semantic_match.training.adapt import adapt_encoder, weak_pairs
 from tests.training.support import assert_readable_by_others, umask
 
@@ -72,7 +73,7 @@ def test_adapted_model_indexes_and_manifest_records_it(adapted, tmp_path):
     m = Matcher.from_catalog(small, id_col="kode", text_cols=["nama"], encoder=str(res.path))
     assert m.search("perontok gabah", k=1)["item_id"].iloc[0] == "P03"
     m.save(tmp_path / "idx")
-    manifest = json.loads((tmp_path / "idx" / "manifest.json").read_text())
+    manifest = read_info(tmp_path / "idx")  # the commit point (format 2) names the encoder
     assert manifest["encoder"]["model"] == str(res.path.resolve())
     assert manifest["encoder"]["query_prompt"] == ""  # MiniLM base: no e5 prompts
     again = Matcher.load(tmp_path / "idx")
