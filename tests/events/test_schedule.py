@@ -336,3 +336,182 @@ def test_agendas_are_sorted_by_slot_and_check_ids():
     assert sched.objective == pytest.approx(1.78) and sched.gap == 0
     with pytest.raises(InputError, match=r"unknown buyer id 'DINAS'; known buyer ids are \['BPKAD', 'DISKOP'\]"):
         sched.buyer_agenda("DINAS")
+
+
+def test_validate_schedule_lists_every_violation_exactly_once():
+    slots3 = ["09:00", "09:30", "10:00"]
+    meetings = pd.DataFrame({
+        "buyer_id": ["B1", "B2", "B3", "B1", "B4", "B4", "B5", "B6", "B7"],
+        "supplier_id": ["S1", "S1", "S2", "S1", "S3", "S4", "S5", "S6", "S7"],
+        "slot": ["09:00", "09:00", "09:00", "09:30", "09:30", "10:00", "11:00", "10:00", "10:00"],
+        "table": ["A", "B", "B", "A", "B", "A", "A", "Z", None]})
+    fixed = pd.DataFrame({"buyer_id": ["B3", "B6"], "supplier_id": ["S2", "S6"], "slot": ["09:00", "10:00"],
+                          "table": ["A", "B"]})
+    problems = validate_schedule(meetings, slots=slots3, tables=["A", "B"], max_per_buyer={"B4": 1},
+                                 max_per_supplier={"S1": 2}, buyer_availability={"B4": ["09:30"]},
+                                 supplier_availability={"S6": ["09:00"]}, must_meet=[("B8", "S1"), ("B1", "S1")],
+                                 do_not_meet=[("B7", "S7")], fixed=fixed)
+    assert problems == [
+        "meeting ('B5', 'S5') is in unknown slot '11:00'; slots are ['09:00', '09:30', '10:00']",
+        "meeting ('B6', 'S6') is at unknown table 'Z'; tables are ['A', 'B']",
+        "meeting ('B7', 'S7') is at unknown table nan; tables are ['A', 'B']",
+        "pair ('B1', 'S1') meets 2 times (slots '09:00', '09:30'); a pair meets at most once",
+        "supplier 'S1' has 2 meetings in slot '09:00': buyers ['B1', 'B2']",
+        "table 'B' hosts 2 meetings in slot '09:00': [('B2', 'S1'), ('B3', 'S2')]",
+        "slot '09:00' has 3 meetings but there are only 2 tables",
+        "slot '10:00' has 3 meetings but there are only 2 tables",
+        "buyer 'B4' has 2 meetings, more than max_per_buyer = 1",
+        "supplier 'S1' has 3 meetings, more than max_per_supplier = 2",
+        "meeting ('B4', 'S4') in slot '10:00' is outside buyer 'B4''s availability ['09:30']",
+        "meeting ('B6', 'S6') in slot '10:00' is outside supplier 'S6''s availability ['09:00']",
+        "must-meet pair ('B8', 'S1') has no meeting",
+        "do-not-meet pair ('B7', 'S7') meets in slot(s) '10:00'",
+        "fixed meeting ('B3', 'S2') in slot '09:00' at table 'A' is missing or was moved",
+        "fixed meeting ('B6', 'S6') in slot '10:00' at table 'B' is missing or was moved",
+    ]
+    # the same schedule without its faults is valid: caps and availability at their limits are allowed
+    ok = pd.DataFrame({"buyer_id": ["B1", "B2", "B4", "B6"], "supplier_id": ["S1", "S1", "S3", "S6"],
+                       "slot": ["09:00", "09:30", "09:30", "09:00"], "table": ["A", "A", "B", "B"]})
+    assert validate_schedule(ok, slots=slots3, tables=["A", "B"], max_per_buyer={"B4": 1},
+                             max_per_supplier={"S1": 2}, buyer_availability={"B4": ["09:30"]},
+                             supplier_availability={"S6": ["09:00"]}, must_meet=[("B1", "S1")],
+                             fixed=pd.DataFrame({"buyer_id": ["B6"], "supplier_id": ["S6"], "slot": ["09:00"],
+                                                 "table": ["B"]})) == []
+
+
+# --------------------------------------------------------------------------- optimality, checked independently
+
+def _reference_optimum(inst: dict) -> float:
+    """Best total score of an instance, from an integer program written here from the documented rules.
+
+    One 0/1 variable per (pair, slot) where both parties are present (a fixed pair only in its slot,
+    forced to 1); a pair meets at most once (must-meet and fixed pairs exactly once); a party meets
+    once per slot and at most its cap; at most ``tables`` meetings per slot. Solved by HiGHS with no gap.
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import lil_array
+
+    slots = list(inst["slots"])
+    n_tables = inst["tables"] if isinstance(inst["tables"], int) else len(inst["tables"])
+    dnm, must = set(inst["do_not_meet"]), set(inst["must_meet"])
+    fixed = {} if inst["fixed"] is None else {(r[0], r[1]): r[2] for r in inst["fixed"].itertuples(index=False)}
+    score = {(b, s): float(sc) for b, s, sc in inst["pairs"].itertuples(index=False) if (b, s) not in dnm}
+    for pair in [*must, *fixed]:
+        score.setdefault(pair, 0.0)
+    bav, sav = inst["buyer_availability"], inst["supplier_availability"]
+    cap_b = lambda b: inst["max_per_buyer"].get(b, len(slots))  # noqa: E731
+    cap_s = lambda s: inst["max_per_supplier"]  # noqa: E731
+    var = [(b, s, t) for (b, s) in score for t in slots
+           if (fixed[b, s] == t if (b, s) in fixed else t in bav.get(b, slots) and t in sav.get(s, slots))]
+    groups: dict = {}
+    for i, (b, s, t) in enumerate(var):
+        for key, hi in [(("pair", b, s), 1), (("bs", b, t), 1), (("ss", s, t), 1), (("slot", t), n_tables),
+                        (("b", b), cap_b(b)), (("s", s), cap_s(s))]:
+            groups.setdefault(key, (hi, []))[1].append(i)
+    A = lil_array((len(groups), len(var)))
+    lo, hi = np.zeros(len(groups)), np.zeros(len(groups))
+    for r, (key, (h, members)) in enumerate(groups.items()):
+        A[r, members] = 1
+        hi[r] = h
+        lo[r] = 1 if key[0] == "pair" and ((key[1], key[2]) in must or (key[1], key[2]) in fixed) else 0
+    assert all(("pair", *p) in groups for p in [*must, *fixed])
+    forced = np.array([1.0 if (b, s) in fixed else 0.0 for b, s, _ in var])
+    res = milp(-np.array([score[b, s] for b, s, _ in var]), integrality=np.ones(len(var)), bounds=Bounds(forced, 1),
+               constraints=[LinearConstraint(A.tocsr(), lo, hi)], options={"mip_rel_gap": 0})
+    assert res.status == 0, res.message
+    return float(-res.fun)
+
+
+# Seeds of _random_instance whose LP relaxation is fractional (of the first 3000): the solver takes
+# the LP-support path, and for 370 and 1854 the reduced-cost fixing path (the LP support alone
+# holds a worse schedule). Their LP bound equals the optimum, so an optimal schedule has gap 0.
+FRACTIONAL_LP_SEEDS = [188, 249, 255, 339, 370, 419, 599, 1305, 1390, 1854, 2371, 2454, 2737]
+
+
+@pytest.mark.parametrize("mip_gap", [1e-4, 0.0])
+@pytest.mark.parametrize("seed", FRACTIONAL_LP_SEEDS)
+def test_an_optimal_schedule_is_optimal_by_an_independent_integer_program(seed, mip_gap):
+    """"optimal" is never the first feasible schedule: within mip_gap of the true optimum and of the LP bound."""
+    inst = _random_instance(np.random.default_rng(seed))
+    best = _reference_optimum(inst)
+    sched = schedule_meetings(**inst, mip_gap=mip_gap)
+    assert "integral LP relaxation" not in sched.status       # these seeds exercise the integer program
+    assert sched.status.startswith("optimal")
+    assert sched.objective >= best * (1 - mip_gap) - 1e-9
+    assert sched.objective <= best + 1e-9
+    assert sched.bound >= best - 1e-9
+    assert sched.gap <= mip_gap + 1e-9
+    assert sched.gap == pytest.approx((sched.bound - sched.objective) / sched.bound, abs=1e-12)
+    assert validate_schedule(sched.meetings, **_constraints(inst)) == []
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_integral_lp_schedules_are_optimal_too(seed):
+    inst = _random_instance(np.random.default_rng(seed))
+    sched = schedule_meetings(**inst)
+    assert sched.objective == pytest.approx(_reference_optimum(inst), abs=1e-9)
+    assert sched.gap <= 1e-4 and sched.bound >= sched.objective - 1e-9
+
+
+def test_bound_and_gap():
+    from semantic_match.events.scheduling.solve import bound_and_gap
+
+    assert bound_and_gap(4.0, 5.0) == (5.0, pytest.approx(0.2))
+    assert bound_and_gap(5.0, 5.0) == (5.0, 0.0)
+    assert bound_and_gap(5.0, 5.0 - 1e-9) == (5.0, 0.0)      # solver tolerance: the bound is the objective
+    assert bound_and_gap(0.0, 0.0) == (0.0, 0.0)
+    assert bound_and_gap(0.0, -1e-12) == (0.0, 0.0)
+
+
+def test_a_bound_below_the_objective_is_reported(caplog):
+    from semantic_match.events.scheduling.solve import bound_and_gap
+
+    with caplog.at_level("WARNING"):
+        assert bound_and_gap(5.0, 5.0 - 1e-9) == (5.0, 0.0)
+    assert not caplog.records
+    with caplog.at_level("WARNING"):
+        assert bound_and_gap(5.0, 4.0) == (5.0, 0.0)
+    assert "LP bound 4.000000 is below the objective 5.000000" in caplog.text
+
+
+@pytest.mark.parametrize("kw, message", [
+    ({"time_limit": 0}, "time_limit must be a number of seconds > 0; got 0"),
+    ({"time_limit": -1.0}, "time_limit must be a number of seconds > 0"),
+    ({"time_limit": True}, "time_limit must be a number of seconds > 0; got True"),
+    ({"time_limit": "60"}, "time_limit must be a number of seconds > 0"),
+    ({"mip_gap": 1}, r"mip_gap must be a number in \[0, 1\); got 1"),
+    ({"mip_gap": -0.01}, r"mip_gap must be a number in \[0, 1\)"),
+    ({"mip_gap": False}, r"mip_gap must be a number in \[0, 1\)"),
+    ({"mip_gap": "0.1"}, r"mip_gap must be a number in \[0, 1\)"),
+])
+def test_bad_solver_settings_are_refused(kw, message):
+    with pytest.raises(InputError, match=message):
+        schedule_meetings(BASE, slots=SLOTS2, tables=2, **kw)
+
+
+def test_small_solver_settings_are_accepted():
+    sched = schedule_meetings(BASE, slots=SLOTS2, tables=2, time_limit=0.5, mip_gap=0.99)
+    assert sched.status.startswith("optimal") and validate_schedule(sched.meetings, slots=SLOTS2, tables=2) == []
+
+
+def test_a_schedule_cut_short_by_the_time_limit_is_not_called_optimal(monkeypatch):
+    """Seed 370: the LP support's schedule is not optimal; when time runs out right after it, the status says so."""
+    import time
+
+    from semantic_match.events.scheduling import milp
+
+    inst = _random_instance(np.random.default_rng(370))
+    best = _reference_optimum(inst)
+    solve = milp.solve_milp
+
+    def slow(*args, **kw):
+        res = solve(*args, **kw)
+        time.sleep(0.6)          # the time limit passes during the first integer program
+        return res
+
+    monkeypatch.setattr(milp, "solve_milp", slow)
+    sched = schedule_meetings(**inst, time_limit=0.5)
+    assert sched.status.startswith("time limit reached: best schedule found (LP support")
+    assert sched.status.endswith(f"; gap {sched.gap:.2%} to the LP bound")
+    assert sched.objective < best - 1e-6 and sched.bound >= best - 1e-9 and sched.gap > 1e-4
+    assert validate_schedule(sched.meetings, **_constraints(inst)) == []

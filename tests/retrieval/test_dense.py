@@ -69,3 +69,27 @@ def test_save_load_round_trip(tmp_path):
     q = _unit(rng, 3, 8)
     np.testing.assert_array_equal(index.search(q, 5).indices, again.search(q, 5).indices)
     np.testing.assert_allclose(again.reconstruct(), docs, rtol=1e-6)
+
+
+@pytest.mark.parametrize("share", [0.03, 0.5, 0.97])
+def test_approximate_ivf_search_returns_only_allowed_rows(share):
+    """The filter is applied inside the IVF search too (a selector with the index's own nprobe)."""
+    from semantic_match.retrieval.dense import auto_factory
+
+    rng = np.random.default_rng(4)
+    docs, queries = _unit(rng, 2000, 16), _unit(rng, 8, 16)
+    factory = auto_factory(2000, min_rows=50)
+    assert factory is not None and factory.startswith("IVF")
+    index = DenseIndex.build(docs, factory=factory)
+    allowed = rng.random(2000) < share
+    for nprobe_share in (1.0, 1 / 8):
+        res = index.search(queries, 25, allowed=allowed, nprobe_share=nprobe_share)
+        got = res.indices[res.indices >= 0]
+        assert len(got) and allowed[got].all()
+    # the selector keeps the probed lists: results are the best allowed rows among them, close to exact
+    res = index.search(queries, 10, allowed=allowed)
+    sims = queries @ docs.T
+    sims[:, ~allowed] = -np.inf
+    best = np.sort(sims, axis=1)[:, ::-1][:, :10]
+    found = np.where(res.indices >= 0, res.scores, -np.inf)
+    assert np.mean(np.abs(found[:, 0] - best[:, 0]) < 2e-3) >= 0.75

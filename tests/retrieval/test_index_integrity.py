@@ -306,3 +306,241 @@ def test_readers_never_see_a_mix_while_a_writer_saves(small_catalog, tmp_path):
         out, err = writer.communicate(timeout=60)
     assert writer.returncode == 0, err
     assert int(out.split()[-1]) > 20 and loads > 10 and seen == {0, 1}
+
+
+# ------------------------------------------------------------------ every file-system step of a save
+# The crash tests above stop a save between its named steps, and the kill test stops it where the
+# clock says; neither tells a save that writes into the live folder (in place) from one that
+# writes to scratch and renames, since both leave a loadable index when the save completes. The
+# tests below watch every file-system call of a save through an audit hook (``open``, ``mkdir``,
+# ``rename``/``replace``, ``remove``, ``rmdir``, ``rmtree``) and ``os.fsync``.
+
+_MUTATING = ("open", "os.mkdir", "os.rename", "os.remove", "os.rmdir", "shutil.rmtree", "os.truncate")
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+
+
+class _Watch:
+    """Records (and optionally interrupts) the file-system calls of this process under one folder.
+
+    Audit hooks cannot be removed, so one hook is installed per session and does nothing unless a
+    watch is active.
+    """
+
+    active: _Watch | None = None
+    installed = False
+
+    def __init__(self, folder: Path, crash_at: int | None = None):
+        self.folder = str(folder)
+        self.crash_at = crash_at
+        self.events: list[tuple] = []
+        self.crashed = False
+
+    @classmethod
+    def install(cls) -> None:
+        if not cls.installed:
+            sys.addaudithook(lambda event, args: cls.active._hook(event, args) if cls.active else None)
+            cls.installed = True
+
+    def __enter__(self):
+        self.install()
+        _Watch.active = self
+        return self
+
+    def __exit__(self, *exc):
+        _Watch.active = None
+
+    def _inside(self, path) -> bool:
+        return isinstance(path, (str, os.PathLike)) and os.fspath(path).startswith(self.folder)
+
+    def _hook(self, event: str, args: tuple) -> None:
+        if event not in _MUTATING or not self._inside(args[0]):
+            return
+        path = os.fspath(args[0])
+        if event == "open":
+            flags = args[2] if isinstance(args[2], int) else 0
+            if not flags & _WRITE_FLAGS:
+                return
+            record = ("write", path, flags)
+        elif event == "os.rename":
+            record = ("rename", path, os.fspath(args[1]))
+        else:
+            record = (event, path)
+        if self.crashed:  # a killed process does nothing more: no clean-up either
+            raise InjectedCrash(f"after the crash: {record}")
+        self.events.append(record)
+        if self.crash_at is not None and len(self.events) - 1 == self.crash_at:
+            self.crashed = True
+            if record[0] == "write":  # killed right after open(): the file exists (emptied), nothing written
+                if flags & os.O_TRUNC or not os.path.exists(path):
+                    with _Watch._quiet():
+                        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644))
+            raise InjectedCrash(f"at {record}")
+
+    @staticmethod
+    def _quiet():
+        class _Q:
+            def __enter__(self):
+                self.saved, _Watch.active = _Watch.active, None
+
+            def __exit__(self, *exc):
+                _Watch.active = self.saved
+        return _Q()
+
+
+from semantic_match.retrieval.storage.writer import InjectedCrash  # noqa: E402
+
+
+def _live(folder: Path) -> set[str]:
+    """Top-level entries the live commit and its predecessor need."""
+    names = set()
+    for commit_name in (folder / CURRENT).read_text().split()[:1]:
+        c = json.loads((folder / commit_name).read_text())
+        names |= {commit_name} | {r.split("/")[0] for r in c["files"]}
+        if c.get("previous"):
+            p = json.loads((folder / c["previous"]).read_text())
+            names |= {c["previous"]} | {r.split("/")[0] for r in p["files"]}
+    return names
+
+
+class _Versions:
+    """Version i of the small catalogue, built afresh on each access (a saved matcher remembers its folder)."""
+
+    def __init__(self, catalog: pd.DataFrame):
+        self.catalog = catalog
+
+    def __getitem__(self, i: int) -> Matcher:
+        return _build(self.catalog.assign(nama=self.catalog["nama"] + f" v{i}"))
+
+
+@pytest.fixture
+def three_versions(small_catalog):
+    return _Versions(small_catalog)
+
+
+def test_a_save_writes_only_into_scratch_and_publishes_by_rename(three_versions, tmp_path):
+    """Nothing is written or created in the live folder in place: every new entry arrives by one rename."""
+    folder = tmp_path / "idx"
+    three_versions[0].save(folder)
+    three_versions[1].save(folder)
+    before = set(os.listdir(folder))
+    with _Watch(folder) as watch:
+        three_versions[2].save(folder)
+    scratch = [n for n in before | set(os.listdir(folder)) if n.startswith(".tmp-")]
+    assert not scratch, scratch
+
+    def live_entry(path: str) -> bool:  # a path in the live folder, not in a writer's scratch
+        rel = Path(path).relative_to(folder).parts
+        return bool(rel) and not rel[0].startswith(".tmp-")
+
+    in_place = [e for e in watch.events if e[0] in ("write", "os.mkdir") and live_entry(e[1])
+                and Path(e[1]).name != ".lock"]
+    assert not in_place, in_place
+    renames = [e for e in watch.events if e[0] == "rename"]
+    assert all(not live_entry(src) and live_entry(dst) for _, src, dst in renames), renames
+    arrived = {Path(dst).name for _, _, dst in renames}
+    assert set(os.listdir(folder)) - before <= arrived
+    assert "CURRENT" in arrived
+    # Deletions come after CURRENT names the new commit, and only of what no live commit needs.
+    swap = next(i for i, e in enumerate(watch.events) if e[0] == "rename" and e[2] == str(folder / CURRENT))
+    deletions = [(i, e) for i, e in enumerate(watch.events)
+                 if e[0] in ("os.remove", "os.rmdir", "shutil.rmtree") and live_entry(e[1])]
+    assert deletions, "the third save collects the first commit's files"
+    assert all(i > swap for i, _ in deletions), deletions
+    assert not {Path(e[1]).relative_to(folder).parts[0] for _, e in deletions} & _live(folder)
+    pd.testing.assert_frame_equal(_load(folder).items, three_versions[2].items)
+
+
+def test_a_save_is_durable_before_current_names_it(three_versions, tmp_path, monkeypatch):
+    """Every new file, the commit and their folder entries are fsynced before ``CURRENT`` is replaced.
+
+    A process crash cannot show a missing fsync (the page cache survives it); a power cut can: a
+    ``CURRENT`` naming a commit whose bytes never reached the disk. So the order of the calls is
+    checked instead.
+    """
+    if not Path("/proc/self/fd").is_dir():
+        pytest.skip("needs /proc/self/fd to name fsynced descriptors")
+    folder = tmp_path / "idx"
+    three_versions[0].save(folder)
+    three_versions[1].save(folder)
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        path = os.readlink(f"/proc/self/fd/{fd}")
+        real_fsync(fd)
+        if _Watch.active is not None:
+            _Watch.active.events.append(("fsync", path))
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    with _Watch(folder) as watch:
+        three_versions[2].save(folder)
+    events = watch.events
+    name = (folder / CURRENT).read_text().strip()
+    commit = _commit(folder)
+
+    def index(pred, what):
+        hits = [i for i, e in enumerate(events) if pred(e)]
+        assert hits, f"no {what} in {events}"
+        return hits
+
+    swap = index(lambda e: e[0] == "rename" and e[2] == str(folder / CURRENT), "swap of CURRENT")[-1]
+    commit_rename = index(lambda e: e[0] == "rename" and e[2] == str(folder / name), "rename of the commit")[-1]
+    assert commit_rename < swap
+    tmp_commit = events[commit_rename][1]
+    # the commit's bytes, then its folder entry, are on disk before CURRENT moves
+    assert [i for i in index(lambda e: e == ("fsync", tmp_commit), "fsync of the commit") if i < commit_rename]
+    assert [i for i in index(lambda e: e == ("fsync", str(folder)), "fsync of the folder")
+            if commit_rename < i < swap]
+    # so is every file the new commit names, and the renames that put them in place
+    new_files = [r for r in commit["files"] if r.split("/")[0].endswith(f"{commit['commit']:06d}")
+                 or f"-{commit['commit']:06d}-" in r.split("/")[0]]
+    assert new_files
+    for rel in new_files:
+        top = rel.split("/")[0]
+        moved = index(lambda e: e[0] == "rename" and e[2] == str(folder / top), f"rename of {top}")[-1]
+        scratch_path = str(Path(events[moved][1]) / rel.split("/", 1)[1])
+        assert [i for i in index(lambda e: e == ("fsync", scratch_path), f"fsync of {rel}") if i < moved], rel
+        assert [i for i, e in enumerate(events) if e == ("fsync", str(folder)) and moved < i < swap], rel
+    # CURRENT's own bytes are durable before the rename, the rename before anything is deleted
+    tmp_current = events[swap][1]
+    assert [i for i in index(lambda e: e == ("fsync", tmp_current), "fsync of CURRENT") if i < swap]
+    deletions = [i for i, e in enumerate(events) if e[0] in ("os.remove", "os.rmdir", "shutil.rmtree")
+                 and not Path(e[1]).name.startswith(".tmp-") and ".tmp-" not in Path(e[1]).parent.name]
+    synced_after = [i for i, e in enumerate(events) if e == ("fsync", str(folder)) and i > swap]
+    assert synced_after and all(i > synced_after[0] for i in deletions)
+
+
+def test_a_crash_at_every_file_system_step_leaves_old_or_new(three_versions, tmp_path):
+    """Stop a save at each of its file-system calls (before it, or right after an open), as a kill would.
+
+    After each: the folder loads as the old or the new version, and the next save cleans up.
+    """
+    base = tmp_path / "base"
+    three_versions[0].save(base)
+    three_versions[1].save(base)
+    old, new, first = three_versions[1].items, three_versions[2].items, three_versions[0].items
+    probe = tmp_path / "probe"
+    shutil.copytree(base, probe)
+    with _Watch(probe) as watch:
+        three_versions[2].save(probe)
+    steps = len(watch.events)
+    assert steps > 10
+    outcomes = []
+    for step in range(steps):
+        folder = tmp_path / f"s{step}"
+        shutil.copytree(base, folder)
+        with _Watch(folder, crash_at=step) as watch:
+            with pytest.raises(InjectedCrash):
+                three_versions[2].save(folder)
+        got = _load(folder).items
+        if got.equals(new):
+            outcomes.append("new")
+        else:
+            pd.testing.assert_frame_equal(got, old, obj=f"after a crash at {watch.events[step]}")
+            outcomes.append("old")
+        three_versions[0].save(folder)  # the next save cleans whatever the crash left
+        assert not [p for p in os.listdir(folder) if p.startswith(".tmp-")]
+        assert set(os.listdir(folder)) - {".lock", CURRENT} <= _live(folder), watch.events[step]
+        pd.testing.assert_frame_equal(_load(folder).items, first)
+        shutil.rmtree(folder)
+    # early crashes keep the old version, late ones (after CURRENT moved) the new one
+    assert outcomes[0] == "old" and outcomes[-1] == "new" and outcomes == sorted(outcomes, key=["old", "new"].index)

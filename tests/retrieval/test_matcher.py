@@ -163,6 +163,53 @@ def test_load_refuses_another_encoder(matcher, tmp_path):
         Matcher.load(tmp_path / "idx", encoder=HashEncoder(salt="x"))
 
 
+class LocalModelEncoder(HashEncoder):
+    """A local sentence-transformers-like model: its identity names a folder and the folder's content hash."""
+
+    def __init__(self, folder: str, fingerprint: str):
+        super().__init__()
+        self.folder, self.fingerprint = folder, fingerprint
+
+    def identity(self) -> dict:
+        return {"backend": "sentence-transformers", "model": self.folder, "dim": self.dim,
+                "query_prompt": "", "document_prompt": "", "fingerprint": self.fingerprint}
+
+
+def test_load_refuses_a_local_model_whose_content_changed(small_catalog, tmp_path):
+    """Same folder path, other weights (a retrained model saved over the old one): the fingerprint tells."""
+    m = Matcher.from_catalog(small_catalog, id_col="kode", text_cols=["nama", "deskripsi"],
+                             encoder=LocalModelEncoder("/models/kopi-st", "a1b2c3d4e5f60718"), show_progress=False)
+    m.save(tmp_path / "idx")
+    with pytest.raises(EncoderMismatchError, match=r"fingerprint: index 'a1b2c3d4e5f60718' vs requested "
+                                                   r"'ffffffffffffffff'"):
+        Matcher.load(tmp_path / "idx", encoder=LocalModelEncoder("/models/kopi-st", "ffffffffffffffff"))
+    # moved and changed: refused too
+    with pytest.raises(EncoderMismatchError, match="fingerprint"):
+        Matcher.load(tmp_path / "idx", encoder=LocalModelEncoder("/elsewhere/kopi-st", "ffffffffffffffff"))
+    # a saved fingerprint is never dropped: an encoder without one is another encoder
+    no_fp = LocalModelEncoder("/models/kopi-st", "")
+    no_fp.identity = lambda: {k: v for k, v in LocalModelEncoder.identity(no_fp).items() if k != "fingerprint"}
+    with pytest.raises(EncoderMismatchError, match="fingerprint"):
+        Matcher.load(tmp_path / "idx", encoder=no_fp)
+    # the same content in a moved folder is the same model
+    moved = Matcher.load(tmp_path / "idx", encoder=LocalModelEncoder("/elsewhere/kopi-st", "a1b2c3d4e5f60718"))
+    pd.testing.assert_frame_equal(moved.search("tapis", k=3), m.search("tapis", k=3))
+
+
+def test_encoder_differences_names_every_differing_key():
+    from semantic_match.retrieval.persist import encoder_differences
+
+    saved = {"backend": "sentence-transformers", "model": "/m", "dim": 8, "fingerprint": "aa"}
+    assert encoder_differences(saved, dict(saved)) == []
+    assert encoder_differences(saved, {**saved, "fingerprint": "bb"}) == ["fingerprint"]
+    assert encoder_differences(saved, {**saved, "model": "/n"}) == []            # moved, same content
+    assert encoder_differences(saved, {**saved, "model": "/n", "fingerprint": "bb"}) == ["fingerprint", "model"]
+    assert encoder_differences({**saved, "fingerprint": None}, {**saved, "model": "/n", "fingerprint": None}) \
+        == ["model"]                                                                # no fingerprint: path decides
+    assert encoder_differences(saved, {**saved, "dim": 16}) == ["dim"]
+    assert encoder_differences(saved, {k: v for k, v in saved.items() if k != "fingerprint"}) == ["fingerprint"]
+
+
 def test_load_refuses_other_format_version_and_corruption(matcher, tmp_path):
     from semantic_match.retrieval.storage.reader import commit_checksum
 

@@ -65,6 +65,41 @@ def test_selective_filters_still_return_k_on_the_candidate_path(catalog):
     assert len(res) == min(5, len(expected)) and (res["tkdn"] >= 40).all() and (res["price"] <= 100000).all()
 
 
+@pytest.mark.parametrize("mode", ["hybrid", "dense"])
+@pytest.mark.parametrize("filters", [{"region": "Metro"}, {"tkdn": {">=": 80}},
+                                     {"region": {"!=": "Bandar Lampung"}, "price": {"<=": 200000}}])
+def test_the_approximate_index_applies_the_filter_to_every_result(catalog, monkeypatch, mode, filters):
+    """A filter leaving more than SELECTIVE_ROWS rows is applied inside the FAISS (IVF) search.
+
+    335 items are far below SELECTIVE_ROWS, so the threshold is lowered to send these filters
+    down the approximate branch; every row returned must pass, also in the batch ``match``.
+    """
+    from semantic_match.retrieval import candidates
+    from semantic_match.retrieval.filters import build_mask
+
+    monkeypatch.setattr(candidates, "SELECTIVE_ROWS", 0)
+    m = _build(catalog, ann_min_rows=50, exact=False, mode=mode)
+    assert m.state_.approximate and m.state_.segments[0].ann is not None
+    allowed = set(catalog.loc[build_mask(catalog, filters), "product_id"])
+    assert 0 < len(allowed) < len(catalog)
+    calls = []
+    search = type(m.state_.segments[0].ann).search
+
+    def spy(self, queries, k, *, allowed=None, nprobe_share=1.0):
+        calls.append(allowed is not None)
+        return search(self, queries, k, allowed=allowed, nprobe_share=nprobe_share)
+
+    monkeypatch.setattr(type(m.state_.segments[0].ann), "search", spy)
+    for q in QUERIES:
+        res = m.search(q, k=20, filters=filters)
+        # (fewer than k may come back: the probed lists hold few rows of a selective filter, which is why
+        # such filters normally take the exact branch)
+        assert len(res) and set(res["item_id"]) <= allowed, q
+    assert calls and all(calls)          # the FAISS branch ran, with the filter
+    matched = m.match(QUERIES, k=20, filters=filters)
+    assert set(matched["item_id"]) <= allowed
+
+
 def _same_ranking(a: Matcher, b: Matcher) -> None:
     for q in QUERIES:
         ra, rb = a.search(q, k=10), b.search(q, k=10)

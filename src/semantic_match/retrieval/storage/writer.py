@@ -175,6 +175,7 @@ class FolderWriter:
         tmp = self.scratch / f"{commit_name}.tmp"
         _write_durable(tmp, text)
         os.rename(tmp, self.folder / commit_name)
+        fsync_dir(self.folder)  # the commit's folder entry is durable before CURRENT names it
         _crash(crash_at, "current")
         tmp = self.scratch / "CURRENT.tmp"
         _write_durable(tmp, (commit_name + "\n").encode("ascii"))
