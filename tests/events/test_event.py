@@ -97,7 +97,7 @@ def _cli(monkeypatch, argv, matcher=None) -> int:
 
     if matcher is not None:
         # The command's one seam for a matcher; cli.events has no public name for it.
-        monkeypatch.setattr(cli_event, "_matcher", lambda args: matcher)
+        monkeypatch.setattr(cli_event, "_matcher", lambda args, client=None: matcher)
     return cli.main(argv)
 
 
@@ -669,3 +669,69 @@ def test_event_exports_never_hold_live_formulas(event, tmp_path):
     assert all(c.data_type != "f" for c in cells)
     schedule = pd.read_csv(out / "schedule.csv", dtype=str, encoding="utf-8-sig")
     assert any(v.startswith("'" + hostile) for v in schedule[text_col])
+
+
+@pytest.mark.parametrize("damage", ["another_chunks_part", "flipped_byte", "truncated", "missing"])
+def test_a_damaged_resume_part_is_matched_again(tmp_path, damage):
+    """A part whose bytes differ from its recorded checksum is recomputed, never reused."""
+    from semantic_match.events.matching import match_in_chunks
+    from semantic_match.io.catalog import load_catalog
+
+    m = Matcher.from_catalog(pd.read_csv(DATA / "catalog_lampung.csv", dtype={"product_id": str}),
+                             id_col="product_id", text_cols=["name"], encoder=HashEncoder(), show_progress=False)
+    needs = load_catalog(pd.DataFrame({"id": ["a", "b", "c", "d", "e", "f"],
+                                       "need": ["kopi", "tapis", "mesin perontok", "keripik", "pompa air",
+                                                "tas seminar"]}),
+                         id_col="id", text_cols=["need"], what="needs")
+    work = tmp_path / "parts"
+    whole, _ = match_in_chunks(m, needs, k=3, chunk_size=2, work_dir=work)
+    part = work / "part-00001.parquet"
+    if damage == "another_chunks_part":      # a valid table, of the wrong chunk
+        part.write_bytes((work / "part-00002.parquet").read_bytes())
+    elif damage == "flipped_byte":
+        data = bytearray(part.read_bytes())
+        data[len(data) // 2] ^= 0x01
+        part.write_bytes(bytes(data))
+    elif damage == "truncated":
+        part.write_bytes(part.read_bytes()[:-8])
+    else:
+        part.unlink()
+    seen = []
+    again, _ = match_in_chunks(m, needs, k=3, chunk_size=2, work_dir=work, on_chunk=lambda i, n: seen.append(i))
+    assert seen == [1]
+    pd.testing.assert_frame_equal(again, whole)
+
+
+# --------------------------------------------------------------------------- repeated party ids
+
+@pytest.mark.parametrize("ids", [["B01", "B02", "B01"], ["B01", "B02", " B01 "], ["B01", "B02", "B01\t"]])
+def test_a_buyers_file_repeating_an_id_is_refused(tmp_path, ids):
+    from semantic_match.events.parties import buyers_from_needs
+
+    path = tmp_path / "buyers.csv"
+    pd.DataFrame({"buyer_id": ids, "buyer": ["Dinas A", "Dinas B", "Dinas C"]}).to_csv(path, index=False)
+    needs = pd.DataFrame({"need_id": ["N1"], "buyer": ["B02"]})
+    for source in (str(path), pd.DataFrame({"buyer_id": ids, "buyer": ["Dinas A", "Dinas B", "Dinas C"]})):
+        with pytest.raises(InputError, match=r"repeats the buyer id\(s\) \['B01'\]; keep one row per buyer"):
+            buyers_from_needs(needs, "buyer", buyers=source, slots=parse_slots(SLOTS))
+
+
+@pytest.mark.parametrize("ids", [["S001", "S002", "S001"], ["S001", "S002", "S001 "], [" S002", "S001", "S002"]])
+def test_a_suppliers_file_repeating_an_id_is_refused(tmp_path, ids):
+    from semantic_match.events.parties import suppliers_from_catalog
+
+    path = tmp_path / "suppliers.csv"
+    pd.DataFrame({"supplier_id": ids, "supplier": ["IKM A", "IKM B", "IKM C"]}).to_csv(path, index=False)
+    items = pd.DataFrame({"product_id": ["P1", "P2"], "supplier_id": ["S001", "S002"]})
+    dup = sorted({i.strip() for i in ids if [j.strip() for j in ids].count(i.strip()) > 1})
+    with pytest.raises(InputError, match=rf"repeats the supplier id\(s\) \['{dup[0]}'\]; keep one row per supplier"):
+        suppliers_from_catalog(items, "supplier_id", suppliers=str(path), slots=parse_slots(SLOTS))
+
+
+def test_distinct_party_ids_are_accepted_and_kept_as_written(tmp_path):
+    from semantic_match.events.parties import buyers_from_needs
+
+    table = pd.DataFrame({"buyer_id": ["007", " B02 "], "buyer": ["Dinas A", "Dinas B"]})
+    needs = pd.DataFrame({"need_id": ["N1", "N2"], "buyer": ["007", "Dinas B"]})
+    parties, ids = buyers_from_needs(needs, "buyer", buyers=table, slots=parse_slots(SLOTS))
+    assert parties.ids == ["007", "B02"] and ids == ["007", "B02"]

@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from ..distributed.outputs import is_folder_output
+from ..distributed.partitions import load_catalog_parts, table_source
 from ..errors import InputError, SemanticMatchError
 from ..io.catalog import read_table
 from ..io.output import format_table, write_table
@@ -20,6 +22,7 @@ from ..retrieval.matcher import Matcher
 from ..retrieval.persist import read_info
 from ..retrieval.storage.writer import check_target
 from ..version import __version__
+from .distributed import add_cluster_options, cluster_client, match_folder_command
 from .events import add_event_parser
 
 __all__ = ["main", "build_parser"]
@@ -65,10 +68,12 @@ def cmd_index(args) -> int:
     t0 = time.perf_counter()
     # Refuse an unusable --out before spending minutes encoding.
     check_target(Path(args.out), overwrite=True)
-    matcher = Matcher.from_catalog(
-        args.catalog, id_col=args.id_col, text_cols=args.text_col, meta_cols=args.meta_col or None,
-        encoder=args.encoder, batch_size=args.batch_size, show_progress=_progress(args),
-        sheet=args.sheet, encoding=args.encoding, stem=args.stem, **_ranking(args))
+    # The catalogue may be a glob or a folder of parts; encoding may run on a Dask cluster.
+    catalog = load_catalog_parts(args.catalog, id_col=args.id_col, text_cols=args.text_col,
+                                 meta_cols=args.meta_col or None, sheet=args.sheet, encoding=args.encoding)
+    with cluster_client(args) as client:
+        matcher = Matcher(encoder=args.encoder, batch_size=args.batch_size, show_progress=_progress(args),
+                          stem=args.stem, **_ranking(args)).fit(catalog, client=client)
     out = matcher.save(args.out)
     cat = matcher.catalog_
     print(f"indexed {matcher.n_items} items from '{args.catalog}' in {time.perf_counter() - t0:.1f} s "
@@ -113,9 +118,14 @@ def cmd_search(args) -> int:
 def cmd_match(args) -> int:
     matcher = _load(args)
     t0 = time.perf_counter()
-    result = matcher.match(args.needs, text_cols=args.text_col, id_col=args.id_col, k=args.k,
-                           filters=parse_filters(args.filter), keep_cols=args.keep_col or (),
-                           sheet=args.sheet, encoding=args.encoding)
+    # The needs may be a glob or a folder of parts; matching may run on a Dask cluster.
+    needs = table_source(args.needs, id_col=args.id_col, sheet=args.sheet, encoding=args.encoding)
+    with cluster_client(args) as client:
+        if args.out and is_folder_output(args.out):
+            return match_folder_command(args, matcher, needs, client, parse_filters(args.filter))
+        result = matcher.match(needs, text_cols=args.text_col, id_col=args.id_col, k=args.k,
+                               filters=parse_filters(args.filter), keep_cols=args.keep_col or (),
+                               sheet=args.sheet, encoding=args.encoding, client=client)
     elapsed = time.perf_counter() - t0
     n_needs = result["need_id"].nunique()
     if args.out:
@@ -247,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("index", help="build an index folder from a catalogue file",
                        description="Encode a catalogue and save its index to a folder.")
-    p.add_argument("catalog", help="catalogue file: .csv, .tsv, .xlsx, .parquet or .jsonl")
+    p.add_argument("catalog", help="catalogue file (.csv, .tsv, .xlsx, .parquet or .jsonl), a glob or a folder of parts")
     p.add_argument("--out", required=True, help="index folder to create (replaced if it is an index)")
     p.add_argument("--id-col", required=True, help="column with a unique product id")
     p.add_argument("--text-col", required=True, action="append",
@@ -261,6 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stem", action="store_true", help="stem words with PySastrawi in the BM25 channel")
     ranking(p)
     common(p)
+    add_cluster_options(p, what="the encoding")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("search", help="rank products for one need",
@@ -282,14 +293,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("match", help="rank products for every need of a table",
                        description="Match a table of needs against an index; one row per need x rank.")
     p.add_argument("index", help="index folder made by `semantic-match index`")
-    p.add_argument("needs", help="needs file: .csv, .tsv, .xlsx, .parquet or .jsonl")
+    p.add_argument("needs", help="needs file (.csv, .tsv, .xlsx, .parquet or .jsonl), a glob or a folder of parts")
     p.add_argument("--id-col", help="column with a unique need id (default: row number from 1)")
     p.add_argument("--text-col", required=True, action="append",
                    help="column with the need text; repeat for several (item, specification, ...)")
     p.add_argument("--keep-col", action="append", help="needs column to copy into the output; repeat")
     p.add_argument("-k", type=int, default=10, help="results per need (default 10)")
     p.add_argument("--filter", action="append", metavar="EXPR", help="metadata filter, as for search")
-    p.add_argument("--out", help="output file: .csv, .xlsx, .parquet or .jsonl (default: print)")
+    p.add_argument("--out", help="output file: .csv, .xlsx, .parquet or .jsonl (default: print); or FOLDER/ for "
+                                  "resumable Parquet parts")
     p.add_argument("--raw-csv", action="store_true",
                    help="write CSV text exactly as is: do not put an apostrophe before text starting with "
                         "= + - @ (for programs; spreadsheets would evaluate such text as formulas)")
@@ -298,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoder", default=None, help=argparse.SUPPRESS)
     ranking(p)
     common(p)
+    add_cluster_options(p, what="the matching")
     p.set_defaults(func=cmd_match)
 
     p = sub.add_parser("evaluate", help="score an index against graded relevance judgments",

@@ -15,6 +15,8 @@ import argparse
 import time
 from pathlib import Path
 
+from .distributed import add_cluster_options, cluster_client, use_cluster
+
 __all__ = ["add_event_parser", "cmd_event"]
 
 _DESCRIPTION = """\
@@ -35,7 +37,7 @@ def _is_index(path: Path) -> bool:
     return path.is_dir() and is_index_folder(path)
 
 
-def _matcher(args):
+def _matcher(args, client=None):
     from ..errors import InputError
     from ..retrieval.matcher import Matcher
 
@@ -51,8 +53,8 @@ def _matcher(args):
     if not args.id_col or not args.text_col:
         raise InputError(f"'{source}' is a catalogue file: pass --id-col COL and --text-col COL (repeatable) to "
                          f"index it, or give an index folder made by `semantic-match index`")
-    return Matcher.from_catalog(source, id_col=args.id_col, text_cols=args.text_col,
-                                meta_cols=args.meta_col or None, encoder=args.encoder, show_progress=show)
+    return Matcher(encoder=args.encoder, show_progress=show).fit(
+        source, id_col=args.id_col, text_cols=args.text_col, meta_cols=args.meta_col or None, client=client)
 
 
 def cmd_event(args) -> int:
@@ -64,18 +66,19 @@ def cmd_event(args) -> int:
     out = Path(args.out)
     # Inputs are checked before the index is loaded: a typo costs nothing.
     _check_slots(args)
-    matcher = _matcher(args)
-    result = run_event(
-        args.needs, matcher, slots=args.slots, tables=args.tables, buyer_col=args.buyer_col,
-        need_id_col=args.need_id_col, need_text_cols=args.need_text_col, buyers=args.buyers,
-        suppliers=args.suppliers, supplier_col=args.supplier_col, category_col=args.category_col,
-        availability_col=args.availability_col, meeting_minutes=args.meeting_minutes, k=args.k,
-        filters=filters, aggregation=args.aggregation, top_n=args.top_n, min_confidence=args.min_confidence,
-        candidates_per_buyer=args.candidates, max_per_buyer=args.max_per_buyer,
-        max_per_supplier=args.max_per_supplier, must_meet=args.must_meet, do_not_meet=args.do_not_meet,
-        rules=args.rules, fixed=args.fixed, time_limit=args.time_limit, chunk_size=args.chunk_size,
-        work_dir=out / "matches_parts", restart=args.restart, show_progress=False if args.no_progress else None,
-        sheet=args.sheet, encoding=args.encoding)
+    with cluster_client(args) as client:
+        matcher = use_cluster(_matcher(args, client), client, out / "index")
+        result = run_event(
+            args.needs, matcher, slots=args.slots, tables=args.tables, buyer_col=args.buyer_col,
+            need_id_col=args.need_id_col, need_text_cols=args.need_text_col, buyers=args.buyers,
+            suppliers=args.suppliers, supplier_col=args.supplier_col, category_col=args.category_col,
+            availability_col=args.availability_col, meeting_minutes=args.meeting_minutes, k=args.k,
+            filters=filters, aggregation=args.aggregation, top_n=args.top_n, min_confidence=args.min_confidence,
+            candidates_per_buyer=args.candidates, max_per_buyer=args.max_per_buyer,
+            max_per_supplier=args.max_per_supplier, must_meet=args.must_meet, do_not_meet=args.do_not_meet,
+            rules=args.rules, fixed=args.fixed, time_limit=args.time_limit, chunk_size=args.chunk_size,
+            work_dir=out / "matches_parts", restart=args.restart, show_progress=False if args.no_progress else None,
+            sheet=args.sheet, encoding=args.encoding)
     files = result.export(out, formats=args.formats, title=args.title)
     print(result.summary())
     print(f"wrote {len(files)} files to {out} in {time.perf_counter() - t0:.1f} s: "
@@ -156,5 +159,6 @@ def add_event_parser(subparsers) -> argparse.ArgumentParser:
                    help="files to write (default: all)")
     g.add_argument("--title", help="report title (default: 'Temu Bisnis — business-matching event')")
     g.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    add_cluster_options(p, what="the matching step")
     p.set_defaults(func=cmd_event)
     return p
