@@ -34,17 +34,7 @@ def _imports(path: Path, *, with_typing: bool) -> list[ast.ImportFrom]:
     return [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and id(n) not in hidden]
 
 
-@pytest.mark.parametrize("path", MODULES, ids=_name)
-def test_modules_are_short(path):
-    assert len(path.read_text(encoding="utf-8").splitlines()) <= 400
-
-
-@pytest.mark.parametrize("path", MODULES, ids=_name)
-def test_no_private_name_crosses_a_module(path):
-    private = [f"{n.module}.{a.name}" for n in _imports(path, with_typing=True) for a in n.names
-               if a.name.startswith("_") and not a.name.endswith("__")
-               and (n.level or (n.module or "").startswith("semantic_match"))]
-    assert private == []
+# Module length and private names: tests/test_layout.py, for the whole package.
 
 
 @pytest.mark.parametrize("path", [p for p in MODULES if p.parent == WING and p.stem != "__init__"], ids=_name)

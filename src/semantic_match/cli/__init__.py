@@ -1,4 +1,4 @@
-"""Command line: ``semantic-match index | search | match | evaluate | info | event | adapt | convert``.
+"""Command line: ``semantic-match index | update | compact | search | match | evaluate | event | ...``.
 
 The top layer: a thin argparse front over the library that may import every
 wing, and that nothing imports.

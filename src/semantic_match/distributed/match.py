@@ -1,7 +1,7 @@
 """Batch matching on a cluster: needs cut into partitions, each matched by a worker that holds the index.
 
 The driver reads and validates the needs whole (ids numbered, duplicates refused) and cuts the
-validated table into partitions of whole batches of :data:`~semantic_match.retrieval.matcher.NEEDS_PER_BATCH`
+validated table into partitions of whole batches of :data:`~semantic_match.retrieval.batch.NEEDS_PER_BATCH`
 needs; every worker opens the matcher's index folder once (see :mod:`.worker`) and matches its
 partitions with the driver's ranking settings. The partitions' results, put back in order, are
 the frame a single process returns.
@@ -21,8 +21,8 @@ import pandas as pd
 from ..errors import InputError
 from ..io.catalog import Catalog, TableSource
 from ..io.needs import load_needs
+from ..retrieval.batch import NEEDS_PER_BATCH
 from ..retrieval.filters import Filters
-from ..retrieval.matcher import NEEDS_PER_BATCH
 from ..retrieval.storage import CURRENT
 from .cluster import total_threads
 from .partitions import partition_bounds, partition_size, table_source
@@ -145,7 +145,7 @@ def match_on_cluster(client: Client, matcher: Matcher, needs: TableSource | Sequ
         As for :meth:`Matcher.match`; ``needs`` may also be a glob or a folder of table files.
     partition_rows : int, optional
         Needs per task, rounded up to whole batches of
-        :data:`~semantic_match.retrieval.matcher.NEEDS_PER_BATCH` (256) needs, which a single
+        :data:`~semantic_match.retrieval.batch.NEEDS_PER_BATCH` (256) needs, which a single
         process ranks together; default about four tasks per worker thread.
     resources : dict, optional
         Worker resources each task needs (see :mod:`.tasks`).

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -18,22 +17,21 @@ import pandas as pd
 
 from ..errors import InputError
 from ..io.catalog import Catalog, TableSource, load_catalog
-from ..io.needs import load_needs
-from ..io.progress import progress_bar
 from ..text.normalize import normalize_text
 from .access import ItemAccess
+from .batch import NEEDS_PER_BATCH, match_needs, weak_top_rows
+from .build import build_state
 from .calibration import Calibration, calibrate_on_pairs, default_calibration
 from .candidates import rank_candidates
 from .dense import auto_factory
-from .encoders import Encoder, get_encoder
+from .encoders import Encoder
 from .filters import Filters
 from .fusion import FusionMethod
-from .lexical import LexicalIndex, LexicalStats
-from .persist import index_manifest, load_index, save_index
+from .persist import Persistent
 from .ranking import Mode, Ranking, channel_scores, pair_features, rank_texts, ranking_weights
-from .results import match_frame, search_frame
-from .state import ANN_MIN_ROWS, IndexState, build_segment
-from .updates import add_items, compact, remove_ids, upsert_items
+from .results import search_frame
+from .state import ANN_MIN_ROWS, IndexState
+from .updates import LiveUpdates
 
 __all__ = ["Matcher", "Ranking", "DEFAULT_WEIGHTS"]
 
@@ -43,11 +41,8 @@ logger = logging.getLogger(__name__)
 #: of the labelled KBKI set (see docs/quality.md).
 DEFAULT_WEIGHTS: dict[str, float] = {"dense": 0.4, "char": 0.45, "bm25": 0.15}
 
-#: Needs ranked per batch in match(): bounds the (needs x items) score arrays in memory.
-NEEDS_PER_BATCH = 256
 
-
-class Matcher(ItemAccess):
+class Matcher(ItemAccess, LiveUpdates, Persistent):
     """Rank catalogue items for free-text Indonesian needs.
 
     By default the ranking is *hybrid*: a convex combination of dense
@@ -155,24 +150,7 @@ class Matcher(ItemAccess):
                                  "item id and its texts")
             catalog = load_catalog(catalog, id_col=id_col, text_cols=text_cols, meta_cols=meta_cols,
                                    sheet=sheet, encoding=encoding)
-        encoder = vectors = None
-        if self.mode != "lexical":
-            encoder = get_encoder(self.encoder)
-            if client is not None:
-                from ..distributed import encode_documents
-
-                vectors = encode_documents(client, encoder, catalog.texts, batch_size=self.batch_size,
-                                           show_progress=self.show_progress)
-            else:
-                vectors = np.vstack([np.zeros((0, encoder.dim), np.float32), *encoder.iter_document_batches(
-                    catalog.texts, batch_size=self.batch_size, show_progress=self.show_progress)])
-        lexical = LexicalIndex(char_ngrams=self.char_ngrams, stem=self.stem)
-        stats = LexicalStats()
-        factory = self.segment_factory(len(catalog)) if vectors is not None else None
-        segment = build_segment(catalog.items, catalog.texts, vectors, stats, lexical, ann_factory=factory)
-        state = IndexState([segment], stats, lexical.set_stats(stats), id_col=catalog.id_col,
-                           text_cols=catalog.text_cols, meta_cols=catalog.meta_cols, source=catalog.source,
-                           dim=None if encoder is None else encoder.dim, catalog=catalog)
+        state, encoder = build_state(self, catalog, client=client)
         self.set_state(state, encoder=encoder)
         #: The folder this matcher was last saved to or loaded from, and that folder's commit then.
         self.folder_: Path | None = None
@@ -294,23 +272,8 @@ class Matcher(ItemAccess):
 
             return match_on_cluster(client, self, needs, text_cols=text_cols, id_col=id_col, k=k, filters=filters,
                                     keep_cols=keep_cols, sheet=sheet, encoding=encoding)
-        timings: dict[str, float] = {}
-        clock = time.perf_counter()
-        keep_cols = list(keep_cols)
-        table = load_needs(needs, text_cols=text_cols, id_col=id_col, keep_cols=keep_cols, sheet=sheet,
-                           encoding=encoding)
-        mask = self.filter_mask(filters)
-        timings["load_needs"] = time.perf_counter() - clock
-        with progress_bar(len(table), "matching needs", self.show_progress) as bar:
-            if self.uses_candidates:
-                res = rank_texts(self, table.texts, k, mask, timings=timings, batch=NEEDS_PER_BATCH,
-                                 on_batch=bar.update, ranker=rank_candidates)
-            else:
-                res = rank_texts(self, table.texts, k, mask, timings=timings, batch=NEEDS_PER_BATCH,
-                                 on_batch=bar.update)
-        clock = time.perf_counter()
-        out = match_frame(table, res, keep_cols, self)
-        timings["output_frame"] = time.perf_counter() - clock
+        out, timings = match_needs(self, needs, text_cols=text_cols, id_col=id_col, k=k, filters=filters,
+                                   keep_cols=keep_cols, sheet=sheet, encoding=encoding)
         #: Seconds spent in each stage of the last match() call.
         self.timings_ = timings
         return out
@@ -341,8 +304,7 @@ class Matcher(ItemAccess):
                 raise InputError("no confidence calibration for this encoder; pass min_confidence=... or run "
                                  "Matcher.calibrate(pairs) first")
             min_confidence = self.calibration_.threshold
-        top = matches[matches["rank"] == 1]
-        return top[top["confidence"] < min_confidence].reset_index(drop=True)
+        return weak_top_rows(matches, min_confidence)
 
     def calibrate(self, pairs: pd.DataFrame, *, need_col: str = "need", item_col: str = "item_id",
                   label_col: str = "grade", min_grade: int = 1,
@@ -374,75 +336,6 @@ class Matcher(ItemAccess):
                                  min_grade=min_grade, min_confidence=min_confidence)
         self.calibration = self.calibration_ = cal
         return cal
-
-    def add(self, items: TableSource | Catalog, **read) -> int:
-        """Add new items (the index's id, text and metadata columns); returns how many.
-
-        Known ids are refused (use :meth:`upsert`); :meth:`save` publishes the change as one
-        commit (see :mod:`semantic_match.retrieval.updates`).
-        """
-        return add_items(self, items, **read)
-
-    def remove(self, ids: Sequence[object], *, missing: str = "error") -> int:
-        """Remove items by id; returns how many were removed (``missing="ignore"`` skips unknown ids)."""
-        return remove_ids(self, ids, missing=missing)
-
-    def upsert(self, items: TableSource | Catalog, **read) -> tuple[int, int]:
-        """Replace the items whose ids exist and add the others; returns ``(replaced, added)``."""
-        return upsert_items(self, items, **read)
-
-    def compact(self) -> Matcher:
-        """Rewrite every live item into one segment (drops removed rows; rebuilds the dense index)."""
-        compact(self)
-        return self
-
-    def manifest(self) -> dict:
-        """The settings a saved index records (without file checksums)."""
-        self.check_built()
-        return index_manifest(self)
-
-    def save(self, folder: str | os.PathLike, *, overwrite: bool = True) -> Path:
-        """Save the index to a folder, atomically.
-
-        The folder holds ``manifest.json`` (format and library versions,
-        encoder identity, dimension, item count, lexical and ranking settings,
-        calibration, SHA-256 of every file), ``dense.faiss``, the lexical
-        channels (JSON, ``.npy``, ``.npz``) and ``items.parquet``. An existing
-        index folder is replaced only once the new one is complete.
-        """
-        self.check_built()
-        out = save_index(self, folder, overwrite=overwrite)
-        self.folder_ = out
-        return out
-
-    @classmethod
-    def load(cls, folder: str | os.PathLike, *, encoder: str | os.PathLike | Encoder | None = None,
-             show_progress: bool | None = None, batch_size: int = 64, exact: bool | None = None,
-             **ranking) -> Matcher:
-        """Load an index saved by :meth:`save`; it ranks exactly as when saved.
-
-        Parameters
-        ----------
-        folder : path
-        encoder : str, path or Encoder, optional
-            Default: recreate the encoder the manifest names. When given, it
-            must be the same encoder the index was built with.
-        exact : bool, optional
-            Force exhaustive ranking (``True``) or the candidate path (``False``); default by
-            index size (see :class:`Matcher`).
-        **ranking
-            Override saved ranking settings for this session: ``mode``,
-            ``weights``, ``fusion``, ``rrf_k``, ``calibration``.
-
-        Raises
-        ------
-        IndexFormatError
-            Not an index, another format version, or files that fail their checksum.
-        EncoderMismatchError
-            ``encoder`` differs from the one that built the index.
-        """
-        return load_index(cls, folder, encoder=encoder, show_progress=show_progress, batch_size=batch_size,
-                          exact=exact, **ranking)
 
     def __repr__(self) -> str:
         if not hasattr(self, "state_"):

@@ -1,8 +1,8 @@
 """Saving a built :class:`Matcher` to an index folder and loading it back.
 
-What a commit records and how segments map to the matcher's items is decided here; the
-crash- and concurrency-safe folder protocol is :mod:`.storage`'s job, the files of one segment
-:mod:`.storage.segments`'.
+How segments map to the matcher's items is decided here; what a commit records and the checks
+on it are :mod:`.commit`'s, the crash- and concurrency-safe folder protocol is :mod:`.storage`'s,
+the files of one segment :mod:`.storage.segments`'.
 
 A save publishes one new commit. Segments the matcher loaded from the same folder are reused as
 they are (only their removed rows change, in new tombstone files); new segments are written.
@@ -11,25 +11,21 @@ If another writer published a commit since this matcher was loaded, the save is 
 """
 from __future__ import annotations
 
-import datetime as _dt
 import logging
 import os
-import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 
 from ..errors import EncoderMismatchError, IndexFormatError, InputError
 from ..io.catalog import Catalog
 from ..text.normalize import NORMALIZER_VERSION
-from ..version import __version__
 from .calibration import Calibration
+from .commit import FORMAT, FORMAT_VERSION, RANKING_OVERRIDES, encoder_differences, expected_files, index_manifest
 from .encoders import Encoder, encoder_from_identity, get_encoder
 from .lexical import LexicalIndex
 from .state import ANN_MIN_ROWS, TEXT_COLUMN, IndexState, build_segment
 from .storage.legacy import LEGACY_FILES, is_legacy_folder, read_legacy, read_legacy_manifest
 from .storage.reader import (
-    COMMIT_DATA_RE,
-    SEGMENT_RE,
     IndexChangedError,
     Snapshot,
     is_index_folder,
@@ -41,8 +37,6 @@ from .storage.segments import (
     read_stats,
     read_tombstones,
     segment_entry,
-    segment_files,
-    stats_files,
     write_segment,
     write_stats,
     write_tombstones,
@@ -52,51 +46,14 @@ from .storage.writer import FolderWriter, check_target, clean_scratch, writer_lo
 if TYPE_CHECKING:  # pragma: no cover
     from .matcher import Matcher
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "index_manifest", "save_index", "load_index", "read_info",
-           "encoder_differences", "RANKING_OVERRIDES", "IndexConflictError"]
+__all__ = ["Persistent", "save_index", "load_index", "read_info", "IndexConflictError",
+           # defined in .commit, kept importable from here
+           "FORMAT", "FORMAT_VERSION", "index_manifest", "encoder_differences", "RANKING_OVERRIDES"]
 
 logger = logging.getLogger(__name__)
 
-FORMAT = "semantic_match.index"
-FORMAT_VERSION = 2
-#: Ranking settings a caller may override when loading a saved index.
-RANKING_OVERRIDES = ("mode", "weights", "fusion", "rrf_k", "calibration")
-_TOMB_RE = re.compile(r"c-\d{6}/tomb-seg-\d{6}-[0-9a-f]{8}\.npy")
-
-
 class IndexConflictError(IndexChangedError):
     """Another writer published a new commit since this matcher was loaded; reload and retry."""
-
-
-def encoder_differences(saved: dict, current: dict) -> list[str]:
-    """Keys whose values differ between two encoder identities (none: the same encoder)."""
-    keys = sorted(set(saved) | set(current))
-    diffs = [k for k in keys if saved.get(k) != current.get(k)]
-    # A local model folder that moved keeps its fingerprint.
-    if diffs == ["model"] and saved.get("fingerprint") and saved.get("fingerprint") == current.get("fingerprint"):
-        return []
-    return diffs
-
-
-def index_manifest(m: Matcher) -> dict:
-    """The settings a saved index records (its commit, without segments and checksums)."""
-    st = m.state_
-    return {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "library_version": __version__,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "encoder": m.encoder_.identity() if m.encoder_ is not None else None,
-        "dim": st.dim,
-        "n_items": st.n_items,
-        "catalog": {"source": st.source, "id_col": st.id_col, "text_cols": list(st.text_cols),
-                    "meta_cols": list(st.meta_cols)},
-        "normalizer_version": NORMALIZER_VERSION,
-        "dense": {"metric": "inner_product", "ann_min_rows": m.ann_min_rows} if st.dim is not None else None,
-        "lexical": m.lexical_settings(),
-        "ranking": {"mode": m.mode, "fusion": m.fusion, "weights": m.weights_, "rrf_k": m.rrf_k},
-        "calibration": m.calibration_.to_dict() if m.calibration_ is not None else None,
-    }
 
 
 def save_index(m: Matcher, folder: str | os.PathLike, *, overwrite: bool = True, crash_at: str | None = None) -> Path:
@@ -147,81 +104,6 @@ def _read_commit_files(path: Path) -> dict:
     import json
 
     return json.loads(path.read_text(encoding="utf-8"))["files"]
-
-
-# ------------------------------------------------------------------ reading
-def _need(cond: bool, folder: Path, what: str) -> None:
-    if not cond:
-        raise IndexFormatError(f"index '{folder}': its commit {what}; rebuild the index")
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _check_commit(folder: Path, c: dict) -> None:
-    """Every field the loader relies on, with a one-line reason when one is off."""
-    _need(c.get("format") == FORMAT, folder, "is not of format 'semantic_match.index'")
-    _need(c.get("format_version") == FORMAT_VERSION, folder,
-          f"has format version {c.get('format_version')!r}; this library ({__version__}) reads 1 and 2")
-    enc, dim, dense = c.get("encoder"), c.get("dim"), c.get("dense")
-    _need(enc is None or (isinstance(enc, dict) and isinstance(enc.get("model"), str)), folder,
-          "has a malformed 'encoder'")
-    _need((enc is None and dim is None and dense is None)
-          or (enc is not None and _is_int(dim) and dim > 0 and isinstance(dense, dict)), folder,
-          "has inconsistent 'encoder', 'dim' and 'dense' entries")
-    cat = c.get("catalog")
-    _need(isinstance(cat, dict) and isinstance(cat.get("id_col"), str)
-          and isinstance(cat.get("text_cols"), list) and cat["text_cols"]
-          and all(isinstance(t, str) for t in cat["text_cols"])
-          and isinstance(cat.get("meta_cols"), list) and all(isinstance(t, str) for t in cat["meta_cols"]),
-          folder, "has a malformed 'catalog'")
-    lex = c.get("lexical")
-    _need(isinstance(lex, dict) and isinstance(lex.get("char_ngrams"), list) and len(lex["char_ngrams"]) == 2
-          and all(_is_int(v) and v > 0 for v in lex["char_ngrams"]) and isinstance(lex.get("stem"), bool)
-          and all(isinstance(lex.get(k), (int, float)) for k in ("bm25_k1", "bm25_b")), folder,
-          "has malformed 'lexical' settings")
-    rk = c.get("ranking")
-    _need(isinstance(rk, dict) and isinstance(rk.get("mode"), str) and isinstance(rk.get("fusion"), str)
-          and isinstance(rk.get("weights"), dict) and _is_int(rk.get("rrf_k")), folder,
-          "has malformed 'ranking' settings")
-    _need(c.get("calibration") is None or isinstance(c["calibration"], dict), folder, "has a malformed 'calibration'")
-    st = c.get("stats")
-    _need(isinstance(st, dict) and isinstance(st.get("dir"), str) and COMMIT_DATA_RE.fullmatch(st["dir"])
-          and _is_int(st.get("n_docs")) and isinstance(st.get("total_len"), (int, float)), folder,
-          "has malformed 'stats'")
-    segs = c.get("segments")
-    _need(isinstance(segs, list), folder, "has no list of segments")
-    names = set()
-    live = 0
-    for s in segs:
-        _need(isinstance(s, dict) and isinstance(s.get("name"), str) and SEGMENT_RE.fullmatch(s["name"])
-              and _is_int(s.get("rows")) and s["rows"] >= 0 and _is_int(s.get("deleted"))
-              and 0 <= s["deleted"] <= s["rows"] and isinstance(s.get("char", True), bool)
-              and (s.get("ann") is None or isinstance(s["ann"], str)), folder, "has a malformed segment entry")
-        tomb = s.get("tombstones")
-        _need((tomb is None and s["deleted"] == 0) or (isinstance(tomb, str) and _TOMB_RE.fullmatch(tomb)
-                                                        and tomb.endswith(f"tomb-{s['name']}.npy")),
-              folder, f"has malformed tombstones for segment {s['name']}")
-        _need(s["name"] not in names, folder, f"names segment {s['name']} twice")
-        names.add(s["name"])
-        live += s["rows"] - s["deleted"]
-    _need(_is_int(c.get("n_items")) and c["n_items"] == live == st["n_docs"], folder,
-          f"counts {c.get('n_items')!r} items but its segments hold {live} live rows and its statistics "
-          f"{st.get('n_docs')!r}")
-
-
-def expected_files(folder: Path):
-    """The commit -> file set rule :func:`open_snapshot` enforces."""
-    def rule(commit: dict) -> set[str]:
-        _check_commit(folder, commit)
-        files = stats_files(commit["stats"]["dir"])
-        for s in commit["segments"]:
-            files |= segment_files(s, dense=commit["encoder"] is not None)
-            if s["tombstones"]:
-                files.add(s["tombstones"])
-        return files
-    return rule
 
 
 def _keep_bytes(rel: str) -> bool:
@@ -373,3 +255,61 @@ def _clean_after_crash(folder: Path) -> None:
 
 def catalog_of(state: IndexState) -> Catalog:
     return state.exhaustive().catalog
+
+
+_M = TypeVar("_M", bound="Persistent")
+
+
+class Persistent:
+    """The folder methods of :class:`~semantic_match.retrieval.matcher.Matcher` (a mixin)."""
+
+    #: The folder this matcher was last saved to or loaded from, and that folder's commit then.
+    folder_: Path | None
+    commit_name_: str | None
+
+    def manifest(self) -> dict:
+        """The settings a saved index records (without file checksums)."""
+        self.check_built()  # type: ignore[attr-defined]
+        return index_manifest(self)  # type: ignore[arg-type]
+
+    def save(self, folder: str | os.PathLike, *, overwrite: bool = True) -> Path:
+        """Save the index to a folder as one new commit (see :mod:`.persist`, docs/reliability.md).
+
+        Only segments the folder does not hold yet are written, into a scratch folder, fsynced and
+        renamed in; the commit file (settings, encoder identity, checksums) is published last by
+        swapping ``CURRENT``. Readers see the old commit or the new one, never a mix; a crash at
+        any moment leaves the old one. ``overwrite=False`` refuses an existing index folder.
+        """
+        self.check_built()  # type: ignore[attr-defined]
+        out = save_index(self, folder, overwrite=overwrite)  # type: ignore[arg-type]
+        self.folder_ = out
+        return out
+
+    @classmethod
+    def load(cls: type[_M], folder: str | os.PathLike, *, encoder: str | os.PathLike | Encoder | None = None,
+             show_progress: bool | None = None, batch_size: int = 64, exact: bool | None = None,
+             **ranking) -> _M:
+        """Load an index saved by :meth:`save`; it ranks exactly as when saved.
+
+        Parameters
+        ----------
+        folder : path
+        encoder : str, path or Encoder, optional
+            Default: recreate the encoder the manifest names. When given, it
+            must be the same encoder the index was built with.
+        exact : bool, optional
+            Force exhaustive ranking (``True``) or the candidate path (``False``); default by
+            index size (see :class:`Matcher`).
+        **ranking
+            Override saved ranking settings for this session: ``mode``,
+            ``weights``, ``fusion``, ``rrf_k``, ``calibration``.
+
+        Raises
+        ------
+        IndexFormatError
+            Not an index, another format version, or files that fail their checksum.
+        EncoderMismatchError
+            ``encoder`` differs from the one that built the index.
+        """
+        return load_index(cls, folder, encoder=encoder, show_progress=show_progress, batch_size=batch_size,
+                          exact=exact, **ranking)

@@ -10,7 +10,7 @@
   :data:`COMPACT_SEGMENTS` segments.
 
 Statistics stay exact, so an exhaustive ranking after any sequence of updates equals a fresh
-build over the same items (``tests/retrieval/test_updates.py`` checks it on random sequences).
+build over the same items (``tests/retrieval/test_scale.py`` checks it on random sequences).
 Nothing here touches the disk: ``Matcher.save`` publishes the result as one new commit,
 writing only the new segments, tombstones and statistics.
 """
@@ -30,8 +30,8 @@ from .state import IndexState, build_segment
 if TYPE_CHECKING:  # pragma: no cover
     from .matcher import Matcher
 
-__all__ = ["add_items", "remove_ids", "upsert_items", "compact", "needs_compaction", "COMPACT_DEAD_SHARE",
-           "COMPACT_SEGMENTS"]
+__all__ = ["LiveUpdates", "add_items", "remove_ids", "upsert_items", "compact", "needs_compaction",
+           "COMPACT_DEAD_SHARE", "COMPACT_SEGMENTS"]
 
 COMPACT_DEAD_SHARE = 0.2
 COMPACT_SEGMENTS = 16
@@ -141,3 +141,28 @@ def compact(m: Matcher, *, replace: Catalog | None = None) -> None:
     state = IndexState([seg], stats, lexical.set_stats(stats), id_col=st.id_col, text_cols=st.text_cols,
                        meta_cols=st.meta_cols, source=st.source, dim=st.dim, catalog=catalog)
     m.set_state(state, encoder=m.encoder_)
+
+
+class LiveUpdates:
+    """The update methods of :class:`~semantic_match.retrieval.matcher.Matcher` (a mixin)."""
+
+    def add(self, items: TableSource | Catalog, **read) -> int:
+        """Add new items (the index's id, text and metadata columns); returns how many.
+
+        Known ids are refused (use :meth:`upsert`); :meth:`save` publishes the change as one
+        commit (see :mod:`semantic_match.retrieval.updates`).
+        """
+        return add_items(self, items, **read)  # type: ignore[arg-type]
+
+    def remove(self, ids: Sequence[object], *, missing: str = "error") -> int:
+        """Remove items by id; returns how many were removed (``missing="ignore"`` skips unknown ids)."""
+        return remove_ids(self, ids, missing=missing)  # type: ignore[arg-type]
+
+    def upsert(self, items: TableSource | Catalog, **read) -> tuple[int, int]:
+        """Replace the items whose ids exist and add the others; returns ``(replaced, added)``."""
+        return upsert_items(self, items, **read)  # type: ignore[arg-type]
+
+    def compact(self):
+        """Rewrite every live item into one segment (drops removed rows; rebuilds the dense index)."""
+        compact(self)  # type: ignore[arg-type]
+        return self
