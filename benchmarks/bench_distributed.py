@@ -14,6 +14,7 @@ Each cluster's start-up is timed apart and included in its total. The vectors an
 frames of the cluster runs are compared with the single-process ones (rankings, and every score
 column to 1e-6). Prints markdown tables: timings, then texts per second per encoder thread.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,7 @@ SCORES = ("score", "confidence", "dense_score", "char_score", "bm25_score")
 KEYS = ["need_id", "rank", "item_id"]
 
 
-def _run(label: str, catalog: pd.DataFrame, needs: pd.DataFrame, folder: Path, *, workers: int | None,
-         k: int) -> dict:
+def _run(label: str, catalog: pd.DataFrame, needs: pd.DataFrame, folder: Path, *, workers: int | None, k: int) -> dict:
     """Index and match once; returns timings and the results."""
     client, start = None, 0.0
     if workers:
@@ -57,15 +57,25 @@ def _run(label: str, catalog: pd.DataFrame, needs: pd.DataFrame, folder: Path, *
             client.close()
     threads = workers if workers else os.cpu_count()
     print(f"{label}: start {start:.1f} s, index {index:.1f} s, match {match:.1f} s", flush=True)
-    return {"label": label, "workers": workers, "threads": threads, "start": start, "index": index, "match": match,
-            "vectors": m.item_vectors(), "out": out}
+    return {
+        "label": label,
+        "workers": workers,
+        "threads": threads,
+        "start": start,
+        "index": index,
+        "match": match,
+        "vectors": m.item_vectors(),
+        "out": out,
+    }
 
 
 def _same(run: dict, ref: dict) -> str:
     if run["out"].equals(ref["out"]) and np.array_equal(run["vectors"], ref["vectors"]):
         return "identical"
-    diff = max(float(np.abs(run["vectors"] - ref["vectors"]).max()),
-               *(float(np.nanmax(np.abs(run["out"][c] - ref["out"][c]))) for c in SCORES))
+    diff = max(
+        float(np.abs(run["vectors"] - ref["vectors"]).max()),
+        *(float(np.nanmax(np.abs(run["out"][c] - ref["out"][c]))) for c in SCORES),
+    )
     ranks = run["out"][KEYS].equals(ref["out"][KEYS])
     return f"rankings {'equal' if ranks else 'DIFFER'}, max diff {diff:.1e}"
 
@@ -83,31 +93,54 @@ def main() -> None:
         catalog = catalog.head(args.items)
     needs = rup_needs().sample(n=args.needs, random_state=0).reset_index(drop=True)
     with tempfile.TemporaryDirectory(prefix="bench-dask-") as tmp:
-        runs = [_run("one process", catalog, needs, Path(tmp) / "single", workers=None, k=args.k),
-                _run("2 workers x 1 thread", catalog, needs, Path(tmp) / "two", workers=2, k=args.k)]
+        runs = [
+            _run("one process", catalog, needs, Path(tmp) / "single", workers=None, k=args.k),
+            _run("2 workers x 1 thread", catalog, needs, Path(tmp) / "two", workers=2, k=args.k),
+        ]
         if not args.skip_one_worker:
             runs.append(_run("1 worker x 1 thread", catalog, needs, Path(tmp) / "one", workers=1, k=args.k))
     ref = runs[0]
     rows = []
     for r in runs:
         total = r["start"] + r["index"] + r["match"]
-        rows.append({"run": r["label"], "encoder threads": r["threads"], "start s": round(r["start"], 1),
-                     "index s": round(r["index"], 1), "match s": round(r["match"], 1), "total s": round(total, 1),
-                     "vs one process": round(total / (ref["index"] + ref["match"]), 3),
-                     "results": "reference" if r is ref else _same(r, ref)})
-    print_table(rows, f"Indexing {len(catalog):,} KBKI commodities and matching {len(needs):,} RUP 2023-24 needs "
-                      f"(k={args.k}); target: 2 workers within 1.15x one process")
+        rows.append(
+            {
+                "run": r["label"],
+                "encoder threads": r["threads"],
+                "start s": round(r["start"], 1),
+                "index s": round(r["index"], 1),
+                "match s": round(r["match"], 1),
+                "total s": round(total, 1),
+                "vs one process": round(total / (ref["index"] + ref["match"]), 3),
+                "results": "reference" if r is ref else _same(r, ref),
+            }
+        )
+    print_table(
+        rows,
+        f"Indexing {len(catalog):,} KBKI commodities and matching {len(needs):,} RUP 2023-24 needs "
+        f"(k={args.k}); target: 2 workers within 1.15x one process",
+    )
     if len(runs) == 3:
         one, two = runs[2], runs[1]
         scale = []
         for stage in ("index", "match"):
-            scale.append({"stage": stage, "1 worker s": round(one[stage], 1), "2 workers s": round(two[stage], 1),
-                          "speed-up": round(one[stage] / two[stage], 2),
-                          "efficiency": round(one[stage] / two[stage] / 2, 2)})
+            scale.append(
+                {
+                    "stage": stage,
+                    "1 worker s": round(one[stage], 1),
+                    "2 workers s": round(two[stage], 1),
+                    "speed-up": round(one[stage] / two[stage], 2),
+                    "efficiency": round(one[stage] / two[stage] / 2, 2),
+                }
+            )
         print_table(scale, "Scaling from 1 to 2 single-threaded workers (start-up excluded)")
-        rates = [{"what": "indexing (documents)", "texts/s per thread": round(len(catalog) / one["index"], 1)},
-                 {"what": f"matching (queries vs {len(catalog):,} items)",
-                  "texts/s per thread": round(len(needs) / one["match"], 1)}]
+        rates = [
+            {"what": "indexing (documents)", "texts/s per thread": round(len(catalog) / one["index"], 1)},
+            {
+                "what": f"matching (queries vs {len(catalog):,} items)",
+                "texts/s per thread": round(len(needs) / one["match"], 1),
+            },
+        ]
         print_table(rates, "Throughput of one single-threaded worker (the sizing unit of docs/scale-out.md)")
 
 

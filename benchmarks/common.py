@@ -1,4 +1,5 @@
 """Shared helpers of the benchmarks: the real data in ../shared/data and table printing."""
+
 from __future__ import annotations
 
 import platform
@@ -79,14 +80,18 @@ def tuning_needs(set_name: str, split: str = "dev") -> pd.DataFrame:
     if set_name not in EVAL_SETS:
         raise ValueError(f"unknown evaluation set {set_name!r}; expected one of {EVAL_SETS}")
     if split != "dev":
-        raise FrozenSplitError(f"tuning_needs({set_name!r}, split={split!r}): tuning reads the dev split only; "
-                               f"the test split is frozen (data/eval/FROZEN.md). Use report_set() to report it.")
+        raise FrozenSplitError(
+            f"tuning_needs({set_name!r}, split={split!r}): tuning reads the dev split only; "
+            f"the test split is frozen (data/eval/FROZEN.md). Use report_set() to report it."
+        )
     needs = pd.read_csv(_eval_dir() / f"{set_name}_needs.csv", dtype=str).fillna("")
     dev = needs[needs["split"] == "dev"].reset_index(drop=True)
     leaked = set(dev["eval_id"]) & _frozen_test_ids(set_name)
     if leaked:  # the split column was edited to move frozen test needs into dev
-        raise FrozenSplitError(f"{set_name}: {len(leaked)} frozen test needs are marked dev "
-                               f"(e.g. {sorted(leaked)[:3]}); the needs file was edited")
+        raise FrozenSplitError(
+            f"{set_name}: {len(leaked)} frozen test needs are marked dev "
+            f"(e.g. {sorted(leaked)[:3]}); the needs file was edited"
+        )
     return dev
 
 
@@ -166,8 +171,11 @@ class CachedEncoder:
                 tag = "q:" if is_query else "d:"
                 missing = [t for t in dict.fromkeys(texts) if tag + t not in self.cache]
                 if missing:
-                    vecs = (inner.encode_queries(missing) if is_query else
-                            inner.encode_documents(missing, show_progress=False))
+                    vecs = (
+                        inner.encode_queries(missing)
+                        if is_query
+                        else inner.encode_documents(missing, show_progress=False)
+                    )
                     for t, v in zip(missing, vecs):
                         self.cache[tag + t] = v
                 return np.vstack([self.cache[tag + t] for t in texts])

@@ -17,6 +17,7 @@ Procedure (recorded in data/eval/README.md):
    min-max-normalised dense and character scores — are merged per need; every
    pooled (need, item) pair is judged.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,11 @@ def draw_needs(seed: int = 0) -> pd.DataFrame:
     needs = rup_needs().fillna("")
     needs["key"] = needs["item"].map(lambda s: " ".join(normalize_text(s).split()[:2]))
     rng = np.random.default_rng(seed)
-    one_per_key = needs.groupby("key", sort=True).apply(
-        lambda g: g.iloc[rng.integers(len(g))], include_groups=False).reset_index()
+    one_per_key = (
+        needs.groupby("key", sort=True)
+        .apply(lambda g: g.iloc[rng.integers(len(g))], include_groups=False)
+        .reset_index()
+    )
     return one_per_key
 
 
@@ -122,8 +126,7 @@ def main() -> None:
     likely = rest[best >= np.quantile(best, 0.85)]
     part_a = first.sample(n=80, random_state=2)
     part_b = likely.sample(n=min(80, len(likely)), random_state=3)
-    mneeds = pd.concat([part_a.assign(source="kbki-sample"), part_b.assign(source="likely-match")],
-                       ignore_index=True)
+    mneeds = pd.concat([part_a.assign(source="kbki-sample"), part_b.assign(source="likely-match")], ignore_index=True)
     mneeds["split"] = ["dev" if i % 2 == 0 else "test" for i in range(len(mneeds))]
     mneeds["eval_id"] = [f"M{i:03d}" for i in range(1, len(mneeds) + 1)]
     mneeds = mneeds[["eval_id", "need_id", "tahun", "kd_rup", "item", "spec", "split", "source"]]
@@ -136,9 +139,11 @@ def main() -> None:
 
     for name, needs, pl in [("kbki", kbki_needs, kbki_pool), ("market", mneeds, m_pool)]:
         needs.to_csv(eval_dir / f"{name}_needs.csv", index=False)
-        merged = (pl.groupby(["eval_id", "item_id", "item_text"], sort=False)
-                  .agg(systems=("system", lambda s: "+".join(sorted(set(s)))), best_rank=("rank", "min"))
-                  .reset_index())
+        merged = (
+            pl.groupby(["eval_id", "item_id", "item_text"], sort=False)
+            .agg(systems=("system", lambda s: "+".join(sorted(set(s)))), best_rank=("rank", "min"))
+            .reset_index()
+        )
         merged.to_csv(out / f"{name}_pool.csv", index=False)
         per = merged.groupby("eval_id").size()
         print(f"{name}: {len(needs)} needs, {len(merged)} pooled pairs ({per.mean():.1f} per need)")

@@ -45,6 +45,7 @@ Procedure (recorded in data/eval/README.md):
    judged again; the rest are written as packets of whole needs. Needs are dealt to
    packets by decreasing pair count (snake order) so the packets carry similar loads.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -85,13 +86,16 @@ def need_text(df: pd.DataFrame) -> list[str]:
 
 # ------------------------------------------------------------------ needs
 
+
 def rup_packages() -> pd.DataFrame:
     """kd_rup, tahun, satker, klpd and the item list of every RUP 2023-2024 package."""
-    df = pd.read_csv(require_shared() / "rup_kalbar_barang_2023_2025.csv", dtype=str,
-                     usecols=["tahun_anggaran", "kd_rup", "nama_klpd", "nama_satker", "uraian_pekerjaan"])
+    df = pd.read_csv(
+        require_shared() / "rup_kalbar_barang_2023_2025.csv",
+        dtype=str,
+        usecols=["tahun_anggaran", "kd_rup", "nama_klpd", "nama_satker", "uraian_pekerjaan"],
+    )
     df = df[df["tahun_anggaran"].isin(YEARS)].reset_index(drop=True)  # 2025 is held out
-    df["items"] = df["uraian_pekerjaan"].map(
-        lambda s: {" ".join(x.split()) for x in str(s).split(";")})
+    df["items"] = df["uraian_pekerjaan"].map(lambda s: {" ".join(x.split()) for x in str(s).split(";")})
     return df.rename(columns={"tahun_anggaran": "tahun"})
 
 
@@ -117,7 +121,7 @@ def build_needs(seed: int, lex_market: LexicalIndex) -> tuple[pd.DataFrame, pd.D
     # files already hold version 2, are rebuilt here and must come out identical.
     file_k = pd.read_csv(EVAL / "kbki_needs.csv", dtype=str).fillna("")
     file_m = pd.read_csv(EVAL / "market_needs.csv", dtype=str).fillna("")
-    old_k, old_m = file_k.iloc[:ROUND1["kbki"]].copy(), file_m.iloc[:ROUND1["market"]].copy()
+    old_k, old_m = file_k.iloc[: ROUND1["kbki"]].copy(), file_m.iloc[: ROUND1["market"]].copy()
     for old, pre in ((old_k, "K"), (old_m, "M")):
         if old["eval_id"].tolist() != [f"{pre}{i:03d}" for i in range(1, len(old) + 1)]:
             raise SystemExit(f"the {pre} needs file does not start with the round-1 needs")
@@ -126,14 +130,14 @@ def build_needs(seed: int, lex_market: LexicalIndex) -> tuple[pd.DataFrame, pd.D
     base_cols = ["eval_id", "need_id", "tahun", "kd_rup", "item", "spec"]
     candidates = draw_needs(seed=0)  # one line per item key, as for K001-K270
     order = np.random.default_rng(1).permutation(len(candidates))
-    if candidates.iloc[order[:len(old_k)]]["need_id"].tolist() != old_k["need_id"].tolist():
+    if candidates.iloc[order[: len(old_k)]]["need_id"].tolist() != old_k["need_id"].tolist():
         raise SystemExit("the KBKI needs no longer reproduce from draw_needs(); stop")
     used_keys = {key_of(s) for s in pd.concat([old_k["item"], old_m["item"]])}
     used_text = set(need_text(old_k)) | set(need_text(old_m))
     cand_text = np.asarray(need_text(candidates))
 
     new_k = []
-    for i in order[len(old_k):]:
+    for i in order[len(old_k) :]:
         if len(old_k) + len(new_k) >= N_KBKI:
             break
         if candidates["key"].iloc[i] in used_keys or cand_text[i] in used_text:
@@ -153,22 +157,26 @@ def build_needs(seed: int, lex_market: LexicalIndex) -> tuple[pd.DataFrame, pd.D
     best = lex_market.char_scores(list(cand_text[free])).max(axis=1).toarray().ravel()
     likely = rest[best >= np.quantile(best, 0.85)].reset_index(drop=True)
     part_b = likely.iloc[np.sort(rng.choice(len(likely), n_new_m - len(part_a), replace=False))]
-    add_m = pd.concat([part_a.assign(source="kbki-sample"), part_b.assign(source="likely-match")],
-                      ignore_index=True)
+    add_m = pd.concat([part_a.assign(source="kbki-sample"), part_b.assign(source="likely-match")], ignore_index=True)
     add_m["eval_id"] = [f"M{i:03d}" for i in range(len(old_m) + 1, len(old_m) + len(add_m) + 1)]
     market = pd.concat([old_m[base_cols + ["source"]], add_m[base_cols + ["source"]]], ignore_index=True)
     for built, file in ((kbki, file_k), (market, file_m)):
         cols = ["eval_id", "need_id", "item", "spec"]
-        if not built.iloc[:len(file)][cols].equals(file[cols].iloc[:len(built)]):
-            raise SystemExit("the needs files hold rows that this build does not reproduce; stop "
-                             "(rows are never dropped or renumbered)")
-    print(f"needs: KBKI {len(old_k)} + {len(add_k)} = {len(kbki)}; marketplace {len(old_m)} + {len(add_m)} "
-          f"= {len(market)} ({len(part_a)} from new KBKI needs, {len(part_b)} of {len(likely)} likely matches; "
-          f"{len(rest)} unused keys left)")
+        if not built.iloc[: len(file)][cols].equals(file[cols].iloc[: len(built)]):
+            raise SystemExit(
+                "the needs files hold rows that this build does not reproduce; stop "
+                "(rows are never dropped or renumbered)"
+            )
+    print(
+        f"needs: KBKI {len(old_k)} + {len(add_k)} = {len(kbki)}; marketplace {len(old_m)} + {len(add_m)} "
+        f"= {len(market)} ({len(part_a)} from new KBKI needs, {len(part_b)} of {len(likely)} likely matches; "
+        f"{len(rest)} unused keys left)"
+    )
     return kbki, market, old_k, old_m
 
 
 # ------------------------------------------------------------------ split
+
 
 def assign_split(kbki: pd.DataFrame, market: pd.DataFrame, seed: int) -> tuple[dict, dict, dict]:
     """Group the needs (satker OR kd_rup OR item key) and give whole groups to dev/test."""
@@ -185,8 +193,7 @@ def assign_split(kbki: pd.DataFrame, market: pd.DataFrame, seed: int) -> tuple[d
 
     first = both.drop_duplicates("need_id")
     links = {"satker": 0, "kd_rup": 0, "key": 0}
-    for col, values in (("satker", first["satker"]), ("kd_rup", first["kd_rup"]),
-                        ("key", first["item"].map(key_of))):
+    for col, values in (("satker", first["satker"]), ("kd_rup", first["kd_rup"]), ("key", first["item"].map(key_of))):
         seen: dict[str, int] = {}
         for nid, v in zip(first["need_id"], values):
             a = index[nid]
@@ -222,20 +229,26 @@ def assign_split(kbki: pd.DataFrame, market: pd.DataFrame, seed: int) -> tuple[d
     split_of = {n: split_of_group[group_of[n]] for n in nodes}
     unique_sizes = pd.Series(group_of).value_counts()
     stats = {
-        "groups": len(groups), "unique_needs": len(nodes),
+        "groups": len(groups),
+        "unique_needs": len(nodes),
         "merges_by": links,
-        "group_size": {"max": int(unique_sizes.max()), "median": float(unique_sizes.median()),
-                       "singletons": int((unique_sizes == 1).sum()),
-                       "largest": [int(x) for x in unique_sizes.head(10)]},
+        "group_size": {
+            "max": int(unique_sizes.max()),
+            "median": float(unique_sizes.median()),
+            "singletons": int((unique_sizes == 1).sum()),
+            "largest": [int(x) for x in unique_sizes.head(10)],
+        },
         "test_groups": sum(v == "test" for v in split_of_group.values()),
         "dev_groups": sum(v == "dev" for v in split_of_group.values()),
-        "largest_group_satkers": sorted(first.loc[first["need_id"].map(group_of) == unique_sizes.index[0],
-                                                  "satker"].unique().tolist()),
+        "largest_group_satkers": sorted(
+            first.loc[first["need_id"].map(group_of) == unique_sizes.index[0], "satker"].unique().tolist()
+        ),
     }
     return group_of, split_of, stats
 
 
 # ------------------------------------------------------------------ pools
+
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     return np.argsort(-scores, axis=1, kind="stable")[:, :k]
@@ -258,8 +271,16 @@ def txtai_top(doc_texts: list[str], queries: list[str], enc, k: int) -> list[lis
                 out.append(enc._encode([t[9:] if t.startswith("passage: ") else t], is_query=False)[0])
         return np.vstack(out)
 
-    emb = Embeddings({"method": "external", "transform": transform, "hybrid": True, "content": False,
-                      "backend": "numpy", "instructions": {"query": "query: ", "data": "passage: "}})
+    emb = Embeddings(
+        {
+            "method": "external",
+            "transform": transform,
+            "hybrid": True,
+            "content": False,
+            "backend": "numpy",
+            "instructions": {"query": "query: ", "data": "passage: "},
+        }
+    )
     emb.index([(i, t, None) for i, t in enumerate(doc_texts)])
     return [[int(d) for d, _ in res] for res in emb.batchsearch(queries, limit=k)]
 
@@ -300,14 +321,20 @@ def pool_set(name: str, needs: pd.DataFrame, matcher: Matcher, enc, use_txtai: b
     runs = pd.DataFrame(rows, columns=["q", "doc", "system", "rank"])
     runs["eval_id"] = needs["eval_id"].to_numpy()[runs["q"]]
     runs["item_id"] = ids[runs["doc"]]
-    merged = (runs.groupby(["eval_id", "item_id"], sort=True)
-              .agg(systems=("system", lambda s: "+".join(x for x in SYSTEMS if x in set(s))),
-                   n_systems=("system", "nunique"), best_rank=("rank", "min"))
-              .reset_index())
+    merged = (
+        runs.groupby(["eval_id", "item_id"], sort=True)
+        .agg(
+            systems=("system", lambda s: "+".join(x for x in SYSTEMS if x in set(s))),
+            n_systems=("system", "nunique"),
+            best_rank=("rank", "min"),
+        )
+        .reset_index()
+    )
     return merged
 
 
 # ------------------------------------------------------------------ packets
+
 
 def deal(needs_pairs: list[tuple[str, int]], n_packets: int) -> list[list[str]]:
     """Snake-deal needs (largest first) to packets so that loads are even."""
@@ -354,17 +381,25 @@ def main() -> None:
         was = dict(zip(old["eval_id"], old["split"]))
         changed = int(sum(was[e] != s for e, s in zip(df["eval_id"], df["split"]) if e in was))
         counts = df["split"].value_counts().to_dict()
-        split_report[name] = {"needs": len(df), "dev": counts.get("dev", 0), "test": counts.get("test", 0),
-                              "groups": int(df["group"].nunique()),
-                              "old_needs_changed_split": changed, "old_needs": len(old)}
-        print(f"{name}: {len(df)} needs, dev {counts.get('dev', 0)} / test {counts.get('test', 0)}, "
-              f"{df['group'].nunique()} groups; {changed} of {len(old)} old needs changed split")
+        split_report[name] = {
+            "needs": len(df),
+            "dev": counts.get("dev", 0),
+            "test": counts.get("test", 0),
+            "groups": int(df["group"].nunique()),
+            "old_needs_changed_split": changed,
+            "old_needs": len(old),
+        }
+        print(
+            f"{name}: {len(df)} needs, dev {counts.get('dev', 0)} / test {counts.get('test', 0)}, "
+            f"{df['group'].nunique()} groups; {changed} of {len(old)} old needs changed split"
+        )
     print(f"groups: {json.dumps(split_stats)}")
     if args.dry_run:
         return
     kbki = kbki[["eval_id", "need_id", "tahun", "kd_rup", "item", "spec", "satker", "klpd", "group", "split"]]
-    market = market[["eval_id", "need_id", "tahun", "kd_rup", "item", "spec", "satker", "klpd", "group", "split",
-                     "source"]]
+    market = market[
+        ["eval_id", "need_id", "tahun", "kd_rup", "item", "spec", "satker", "klpd", "group", "split", "source"]
+    ]
     kbki.to_csv(EVAL / "kbki_needs.csv", index=False)
     market.to_csv(EVAL / "market_needs.csv", index=False)
 
@@ -384,8 +419,9 @@ def main() -> None:
     pools, texts_of = {}, {}
     for name, (needs, frame, id_col, text_col) in sets.items():
         t0 = time.perf_counter()
-        m = Matcher.from_catalog(frame, id_col=id_col, text_cols=[text_col], encoder=enc, meta_cols=[],
-                                 show_progress=False)
+        m = Matcher.from_catalog(
+            frame, id_col=id_col, text_cols=[text_col], encoder=enc, meta_cols=[], show_progress=False
+        )
         enc.save()
         timings[f"{name}_index_s"] = round(time.perf_counter() - t0, 1)
         pools[name] = pool_set(name, needs, m, enc, use_txtai, timings)
@@ -402,11 +438,18 @@ def main() -> None:
     rng = np.random.default_rng(args.seed + 2)
     import semantic_match
 
-    manifest = {"created_by": "benchmarks/eval_build_v2.py", "seed": args.seed, "depth": DEPTH,
-                "semantic_match": {"version": semantic_match.__version__, "path": str(Path(semantic_match.__file__).parent)},
-                "systems": list(SYSTEMS if use_txtai else [s for s in SYSTEMS if s != "txtai"]),
-                "guidelines": "data/eval/GUIDELINES.md", "splits": split_report, "groups": split_stats,
-                "sets": {}, "packets": []}
+    manifest = {
+        "created_by": "benchmarks/eval_build_v2.py",
+        "seed": args.seed,
+        "depth": DEPTH,
+        "semantic_match": {"version": semantic_match.__version__, "path": str(Path(semantic_match.__file__).parent)},
+        "systems": list(SYSTEMS if use_txtai else [s for s in SYSTEMS if s != "txtai"]),
+        "guidelines": "data/eval/GUIDELINES.md",
+        "splits": split_report,
+        "groups": split_stats,
+        "sets": {},
+        "packets": [],
+    }
     for name, (needs, *_rest) in sets.items():
         pl = pools[name]
         qrels = pd.read_csv(EVAL / f"{name}_qrels.csv", dtype={"need_id": str, "item_id": str})
@@ -417,22 +460,42 @@ def main() -> None:
         pool_sha = hashlib.sha256((pool_dir / f"{name}_pool.csv").read_bytes()).hexdigest()
         todo = pl[pl["grade"].isna()]
         rel = qrels[qrels["grade"] >= 1].sort_values(["need_id", "item_id"])
-        relevant = {nid: [{"item_id": r.item_id, "text": texts_of[name][r.item_id], "grade": int(r.grade)}
-                          for r in g.itertuples()] for nid, g in rel.groupby("need_id")}
+        relevant = {
+            nid: [
+                {"item_id": r.item_id, "text": texts_of[name][r.item_id], "grade": int(r.grade)} for r in g.itertuples()
+            ]
+            for nid, g in rel.groupby("need_id")
+        }
         need_rec = needs.set_index("eval_id")
         cands = {nid: g.sort_values("item_id") for nid, g in todo.groupby("eval_id")}
         per_need = [(nid, len(g)) for nid, g in cands.items()]
         n_packets = max(1, round(len(per_need) / PACKET_NEEDS))
         for p, ids in enumerate(deal(per_need, n_packets), 1):
-            recs = [{"need_id": nid, "item": need_rec.loc[nid, "item"], "spec": need_rec.loc[nid, "spec"],
-                     "candidates": [{"item_id": i, "text": t} for i, t in
-                                    zip(cands[nid]["item_id"], cands[nid]["item_text"])],
-                     "judged_relevant": relevant.get(nid, [])} for nid in ids]
+            recs = [
+                {
+                    "need_id": nid,
+                    "item": need_rec.loc[nid, "item"],
+                    "spec": need_rec.loc[nid, "spec"],
+                    "candidates": [
+                        {"item_id": i, "text": t} for i, t in zip(cands[nid]["item_id"], cands[nid]["item_text"])
+                    ],
+                    "judged_relevant": relevant.get(nid, []),
+                }
+                for nid in ids
+            ]
             path = judge_dir / f"{name}_{p:02d}.jsonl"
             digest = write_jsonl(path, recs)
-            manifest["packets"].append({"file": path.name, "set": name, "kind": "first", "needs": len(recs),
-                                        "pairs": sum(len(r["candidates"]) for r in recs),
-                                        "need_ids": ids, "sha256": digest})
+            manifest["packets"].append(
+                {
+                    "file": path.name,
+                    "set": name,
+                    "kind": "first",
+                    "needs": len(recs),
+                    "pairs": sum(len(r["candidates"]) for r in recs),
+                    "need_ids": ids,
+                    "sha256": digest,
+                }
+            )
         # Double-judging sample: every pooled or already-judged candidate, no grades shown.
         sample = sorted(rng.choice(needs["eval_id"].to_numpy(), DOUBLE[name], replace=False).tolist())
         judged_items = qrels.groupby("need_id")["item_id"].apply(set).to_dict()
@@ -440,27 +503,48 @@ def main() -> None:
         recs = []
         for nid in sample:
             items = sorted(pooled_items.get(nid, set()) | judged_items.get(nid, set()))
-            recs.append({"need_id": nid, "item": need_rec.loc[nid, "item"], "spec": need_rec.loc[nid, "spec"],
-                         "candidates": [{"item_id": i, "text": texts_of[name][i]} for i in items]})
+            recs.append(
+                {
+                    "need_id": nid,
+                    "item": need_rec.loc[nid, "item"],
+                    "spec": need_rec.loc[nid, "spec"],
+                    "candidates": [{"item_id": i, "text": texts_of[name][i]} for i in items],
+                }
+            )
         path = judge_dir / f"double_{name}_01.jsonl"
         digest = write_jsonl(path, recs)
-        manifest["packets"].append({"file": path.name, "set": name, "kind": "double", "needs": len(recs),
-                                    "pairs": sum(len(r["candidates"]) for r in recs), "need_ids": sample,
-                                    "sha256": digest})
-        by_system = {s: int(pl["systems"].str.split("+").map(lambda xs, s=s: s in xs).sum())
-                     for s in manifest["systems"]}
+        manifest["packets"].append(
+            {
+                "file": path.name,
+                "set": name,
+                "kind": "double",
+                "needs": len(recs),
+                "pairs": sum(len(r["candidates"]) for r in recs),
+                "need_ids": sample,
+                "sha256": digest,
+            }
+        )
+        by_system = {
+            s: int(pl["systems"].str.split("+").map(lambda xs, s=s: s in xs).sum()) for s in manifest["systems"]
+        }
         only = {s: int((pl["systems"] == s).sum()) for s in manifest["systems"]}
         new_needs = needs["eval_id"].isin(set(needs["eval_id"]) - set(qrels["need_id"]))
         manifest["sets"][name] = {
-            "needs": len(needs), "new_needs": int(new_needs.sum()),
-            "pooled_pairs": len(pl), "pool_per_need": round(len(pl) / len(needs), 1),
-            "pool_file": str(pool_dir / f"{name}_pool.csv"), "pool_sha256": pool_sha,
+            "needs": len(needs),
+            "new_needs": int(new_needs.sum()),
+            "pooled_pairs": len(pl),
+            "pool_per_need": round(len(pl) / len(needs), 1),
+            "pool_file": str(pool_dir / f"{name}_pool.csv"),
+            "pool_sha256": pool_sha,
             "pooled_already_judged": int(pl["grade"].notna().sum()),
             "judged_outside_pool": int(len(qrels) - pl["grade"].notna().sum()),
-            "to_judge_pairs": len(todo), "to_judge_needs": len(cands),
+            "to_judge_pairs": len(todo),
+            "to_judge_needs": len(cands),
             "to_judge_pairs_old_needs": int(todo["eval_id"].isin(set(qrels["need_id"])).sum()),
-            "pairs_by_system": by_system, "pairs_found_by_one_system_only": only,
-            "double_needs": len(sample), "double_pairs": sum(len(r["candidates"]) for r in recs),
+            "pairs_by_system": by_system,
+            "pairs_found_by_one_system_only": only,
+            "double_needs": len(sample),
+            "double_pairs": sum(len(r["candidates"]) for r in recs),
         }
         print(f"{name}: {json.dumps(manifest['sets'][name])}")
     timings["total_s"] = round(time.perf_counter() - t_start, 1)

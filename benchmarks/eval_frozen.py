@@ -14,6 +14,7 @@ Re-freezing is a deliberate step (e.g. after judging a new system's pool on purp
 write with --force, record why in FROZEN.md's history, and never after looking at
 test results to choose a setting.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,40 +40,57 @@ def write(force: bool) -> None:
     path = EVAL / "frozen.json"
     if path.exists() and not force:
         sys.exit(f"{path} exists: the test split is already frozen (use --force to re-freeze on purpose)")
-    out = {"created": dt.date.today().isoformat(), "created_by": "benchmarks/eval_frozen.py write",
-           "rule": "no tuning, threshold or calibration reads these needs; report them separately from dev",
-           "canonical_text": "needs: CSV of the test rows (columns listed, dtype str, empty cells ''), sorted by "
-                             "eval_id, '\\n' line ends, header, no index; qrels: CSV need_id,item_id,grade of "
-                             "the test needs, grade as int, sorted by need_id then item_id",
-           "sets": {}}
+    out = {
+        "created": dt.date.today().isoformat(),
+        "created_by": "benchmarks/eval_frozen.py write",
+        "rule": "no tuning, threshold or calibration reads these needs; report them separately from dev",
+        "canonical_text": "needs: CSV of the test rows (columns listed, dtype str, empty cells ''), sorted by "
+        "eval_id, '\\n' line ends, header, no index; qrels: CSV need_id,item_id,grade of "
+        "the test needs, grade as int, sorted by need_id then item_id",
+        "sets": {},
+    }
     for name in SETS:
         needs = pd.read_csv(EVAL / f"{name}_needs.csv", dtype=str, keep_default_na=False)
         qrels = pd.read_csv(EVAL / f"{name}_qrels.csv", dtype=str, keep_default_na=False)
         rec = frozen_record(needs, qrels, split="test", id_col="eval_id", columns=COLUMNS)
         out["sets"][name] = {"needs_file": f"{name}_needs.csv", "qrels_file": f"{name}_qrels.csv", **rec}
     path.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
-    lines = ["# Frozen test split (issue 13)", "",
-             "The `test` needs of both evaluation sets and their judgments are frozen: no tuning, threshold",
-             "or calibration step reads them (benchmarks get tuning needs through",
-             "`benchmarks/common.py: tuning_needs()`, which returns `dev` only and refuses `test`), and results",
-             "on them are reported separately from `dev`. `frozen.json` lists the test need ids and the",
-             "SHA-256 of the canonical text of their rows (see its `canonical_text`);",
-             "`.venv/bin/python benchmarks/eval_frozen.py check` (and the test suite,",
-             "`tests/retrieval/test_evaluate.py::test_frozen_test_split_is_unchanged`) recomputes them.", "",
-             "| set | test needs | with a relevant item | judgments | needs SHA-256 | qrels SHA-256 |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "# Frozen test split (issue 13)",
+        "",
+        "The `test` needs of both evaluation sets and their judgments are frozen: no tuning, threshold",
+        "or calibration step reads them (benchmarks get tuning needs through",
+        "`benchmarks/common.py: tuning_needs()`, which returns `dev` only and refuses `test`), and results",
+        "on them are reported separately from `dev`. `frozen.json` lists the test need ids and the",
+        "SHA-256 of the canonical text of their rows (see its `canonical_text`);",
+        "`.venv/bin/python benchmarks/eval_frozen.py check` (and the test suite,",
+        "`tests/retrieval/test_evaluate.py::test_frozen_test_split_is_unchanged`) recomputes them.",
+        "",
+        "| set | test needs | with a relevant item | judgments | needs SHA-256 | qrels SHA-256 |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for name, rec in out["sets"].items():
-        lines.append(f"| {name} | {rec['needs']} | {rec['needs_with_relevant']} | {rec['judgments']:,} | "
-                     f"`{rec['needs_sha256']}` | `{rec['qrels_sha256']}` |")
-    lines += ["", f"Frozen on {out['created']} after merging the judgments of the six-system depth-20 pools",
-              "(`benchmarks/eval_merge_v2.py`).", "",
-              "Known exposure: the fusion weights and confidence calibration shipped before the freeze were",
-              "chosen on round 1's `dev` needs (split alternating by row); 48 of the 179 KBKI and 29 of the 112",
-              "marketplace test needs were among them, so test results of those defaults are slightly optimistic.",
-              "",
-              "Re-freezing is a deliberate step, never done after looking at test results to choose a setting:",
-              "`benchmarks/eval_frozen.py write --force`, with the reason added below.", "",
-              "## History", "", f"- {out['created']}: first freeze (v2 sets: 450 KBKI and 280 marketplace needs).", ""]
+        lines.append(
+            f"| {name} | {rec['needs']} | {rec['needs_with_relevant']} | {rec['judgments']:,} | "
+            f"`{rec['needs_sha256']}` | `{rec['qrels_sha256']}` |"
+        )
+    lines += [
+        "",
+        f"Frozen on {out['created']} after merging the judgments of the six-system depth-20 pools",
+        "(`benchmarks/eval_merge_v2.py`).",
+        "",
+        "Known exposure: the fusion weights and confidence calibration shipped before the freeze were",
+        "chosen on round 1's `dev` needs (split alternating by row); 48 of the 179 KBKI and 29 of the 112",
+        "marketplace test needs were among them, so test results of those defaults are slightly optimistic.",
+        "",
+        "Re-freezing is a deliberate step, never done after looking at test results to choose a setting:",
+        "`benchmarks/eval_frozen.py write --force`, with the reason added below.",
+        "",
+        "## History",
+        "",
+        f"- {out['created']}: first freeze (v2 sets: 450 KBKI and 280 marketplace needs).",
+        "",
+    ]
     (EVAL / "FROZEN.md").write_text("\n".join(lines), encoding="utf-8")
     print(f"wrote {path} and {EVAL / 'FROZEN.md'}")
 

@@ -20,6 +20,7 @@ build/judge/out/<packet>.csv (``need_id,item_id,grade``), and:
    the 3 x 3 confusion table, per set;
 5. writes the counts and agreement to build/judge/merge_report.json and prints them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -78,9 +79,11 @@ def validate(packet: dict) -> pd.DataFrame:
     missing, extra = expected - set(got), set(got) - expected
     bad = out[~out["grade"].isin(["0", "1", "2"])]
     if dup or missing or extra or len(bad):
-        raise SystemExit(f"{out_path.name}: {dup} duplicate, {len(missing)} missing, {len(extra)} extra pairs, "
-                         f"{len(bad)} bad grades (e.g. {sorted(missing)[:3]} {sorted(extra)[:3]} "
-                         f"{bad.head(3).to_dict('records')})")
+        raise SystemExit(
+            f"{out_path.name}: {dup} duplicate, {len(missing)} missing, {len(extra)} extra pairs, "
+            f"{len(bad)} bad grades (e.g. {sorted(missing)[:3]} {sorted(extra)[:3]} "
+            f"{bad.head(3).to_dict('records')})"
+        )
     if {r["need_id"] for r in recs} != set(packet["need_ids"]):
         raise SystemExit(f"{packet['file']}: needs differ from the manifest")
     out["grade"] = out["grade"].astype(int)
@@ -91,20 +94,31 @@ def merge(name: str, first: pd.DataFrame, dry_run: bool) -> tuple[pd.DataFrame, 
     path = EVAL / f"{name}_qrels.csv"
     old = pd.read_csv(path, dtype={"need_id": str, "item_id": str})
     key_old = dict(zip(zip(old["need_id"], old["item_id"]), old["grade"]))
-    clash = [(k, key_old[k], g) for k, g in zip(zip(first["need_id"], first["item_id"]), first["grade"])
-             if k in key_old and key_old[k] != g]
+    clash = [
+        (k, key_old[k], g)
+        for k, g in zip(zip(first["need_id"], first["item_id"]), first["grade"])
+        if k in key_old and key_old[k] != g
+    ]
     if clash:
-        raise SystemExit(f"{name}: {len(clash)} judged pairs are already in the qrels with another grade, "
-                         f"e.g. {clash[:3]}")
+        raise SystemExit(
+            f"{name}: {len(clash)} judged pairs are already in the qrels with another grade, e.g. {clash[:3]}"
+        )
     new = first[[k not in key_old for k in zip(first["need_id"], first["item_id"])]]
-    merged = (pd.concat([old, new[["need_id", "item_id", "grade"]]], ignore_index=True)
-              .sort_values(["need_id", "item_id"], kind="stable").reset_index(drop=True))
+    merged = (
+        pd.concat([old, new[["need_id", "item_id", "grade"]]], ignore_index=True)
+        .sort_values(["need_id", "item_id"], kind="stable")
+        .reset_index(drop=True)
+    )
     if merged.duplicated(["need_id", "item_id"]).any():
         raise SystemExit(f"{name}: duplicate pairs after the merge")
     if not dry_run:
         merged.to_csv(path, index=False)
-    return merged, {"qrels_before": len(old), "appended": len(new), "already_there": len(first) - len(new),
-                    "qrels_after": len(merged)}
+    return merged, {
+        "qrels_before": len(old),
+        "appended": len(new),
+        "already_there": len(first) - len(new),
+        "qrels_after": len(merged),
+    }
 
 
 def counts(name: str, qrels: pd.DataFrame) -> dict:
@@ -114,15 +128,24 @@ def counts(name: str, qrels: pd.DataFrame) -> dict:
         raise SystemExit(f"{name}: judgments for unknown needs {sorted(unknown)[:5]}")
     rel = set(qrels.loc[qrels["grade"] >= 1, "need_id"])
     judged = set(qrels["need_id"])
-    out = {"needs": len(needs), "judged_pairs": len(qrels),
-           "grade_2": int((qrels["grade"] == 2).sum()), "grade_1": int((qrels["grade"] == 1).sum()),
-           "grade_0": int((qrels["grade"] == 0).sum()),
-           "needs_without_judgment": int((~needs["eval_id"].isin(judged)).sum())}
+    out = {
+        "needs": len(needs),
+        "judged_pairs": len(qrels),
+        "grade_2": int((qrels["grade"] == 2).sum()),
+        "grade_1": int((qrels["grade"] == 1).sum()),
+        "grade_0": int((qrels["grade"] == 0).sum()),
+        "needs_without_judgment": int((~needs["eval_id"].isin(judged)).sum()),
+    }
     for split in ("dev", "test"):
         ids = needs.loc[needs["split"] == split, "eval_id"]
         q = qrels[qrels["need_id"].isin(set(ids))]
-        out[split] = {"needs": len(ids), "with_relevant": int(ids.isin(rel).sum()), "pairs": len(q),
-                      "grade_2": int((q["grade"] == 2).sum()), "grade_1": int((q["grade"] == 1).sum())}
+        out[split] = {
+            "needs": len(ids),
+            "with_relevant": int(ids.isin(rel).sum()),
+            "pairs": len(q),
+            "grade_2": int((q["grade"] == 2).sum()),
+            "grade_1": int((q["grade"] == 1).sum()),
+        }
     return out
 
 
@@ -135,18 +158,23 @@ def agreement(second: pd.DataFrame, qrels: pd.DataFrame, round1: set) -> dict:
     a = np.array([primary[k] for k in keys])
     b = second["grade"].to_numpy()
     conf = pd.crosstab(pd.Series(a, name="primary"), pd.Series(b, name="second")).reindex(
-        index=[0, 1, 2], columns=[0, 1, 2], fill_value=0)
+        index=[0, 1, 2], columns=[0, 1, 2], fill_value=0
+    )
     from_round1 = np.array([k in round1 for k in keys])
-    res = {"needs": int(second["need_id"].nunique()), "pairs": len(keys),
-           "pairs_primary_round1": int(from_round1.sum()),
-           "kappa_quadratic_012": round(cohen_kappa(a, b, weights="quadratic"), 4),
-           "kappa_relevant": round(cohen_kappa(a >= 1, b >= 1, labels=(False, True)), 4),
-           "kappa_unweighted_012": round(cohen_kappa(a, b), 4),
-           "raw_agreement_012": round(float((a == b).mean()), 4),
-           "raw_agreement_relevant": round(float(((a >= 1) == (b >= 1)).mean()), 4),
-           "relevant_primary": int((a >= 1).sum()), "relevant_second": int((b >= 1).sum()),
-           "relevant_both": int(((a >= 1) & (b >= 1)).sum()),
-           "confusion_primary_rows_second_cols": conf.to_numpy().tolist()}
+    res = {
+        "needs": int(second["need_id"].nunique()),
+        "pairs": len(keys),
+        "pairs_primary_round1": int(from_round1.sum()),
+        "kappa_quadratic_012": round(cohen_kappa(a, b, weights="quadratic"), 4),
+        "kappa_relevant": round(cohen_kappa(a >= 1, b >= 1, labels=(False, True)), 4),
+        "kappa_unweighted_012": round(cohen_kappa(a, b), 4),
+        "raw_agreement_012": round(float((a == b).mean()), 4),
+        "raw_agreement_relevant": round(float(((a >= 1) == (b >= 1)).mean()), 4),
+        "relevant_primary": int((a >= 1).sum()),
+        "relevant_second": int((b >= 1).sum()),
+        "relevant_both": int(((a >= 1) & (b >= 1)).sum()),
+        "confusion_primary_rows_second_cols": conf.to_numpy().tolist(),
+    }
     # 95 % intervals by resampling the double-judged needs (pairs of a need stay together).
     need_of = second["need_id"].to_numpy()
     groups = [np.flatnonzero(need_of == n) for n in pd.unique(need_of)]
@@ -186,8 +214,9 @@ def main() -> None:
         if first.duplicated(["need_id", "item_id"]).any():
             raise SystemExit(f"{name}: a pair appears in two first-round packets")
         if len(first) != manifest["sets"][name]["to_judge_pairs"]:
-            raise SystemExit(f"{name}: {len(first)} first-round pairs, manifest says "
-                             f"{manifest['sets'][name]['to_judge_pairs']}")
+            raise SystemExit(
+                f"{name}: {len(first)} first-round pairs, manifest says {manifest['sets'][name]['to_judge_pairs']}"
+            )
         old = pd.read_csv(EVAL / f"{name}_qrels.csv", dtype={"need_id": str, "item_id": str})
         new_keys = set(zip(first["need_id"], first["item_id"]))
         round1 = set(zip(old["need_id"], old["item_id"])) - new_keys
@@ -197,8 +226,10 @@ def main() -> None:
         report["sets"][name] = {
             "first_round_pairs": len(first),
             "first_round_grades": {str(g): int((first["grade"] == g).sum()) for g in (0, 1, 2)},
-            **merge_info, **counts(name, merged),
-            "agreement": agreement(second, merged, round1)}
+            **merge_info,
+            **counts(name, merged),
+            "agreement": agreement(second, merged, round1),
+        }
     # need ids are unique across the sets (K... and M...), so no set column is needed.
     dj = pd.concat(doubles, ignore_index=True)[["need_id", "item_id", "grade_second"]]
     dj = dj.sort_values(["need_id", "item_id"]).reset_index(drop=True)

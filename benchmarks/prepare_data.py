@@ -6,6 +6,7 @@
 - OUT_DIR/rup_needs.csv: distinct item + specification needs of RUP 2023–2024
   (need_id, tahun, kd_rup, satker, item, spec). RUP 2025 is held out.
 """
+
 from __future__ import annotations
 
 import sys

@@ -12,6 +12,7 @@ results, mixed versions and errors (``IndexChangedError`` is the documented retr
 ``--kills`` times; after each kill the index must load as one whole version, and after a final
 save no scratch folder may remain. The results are recorded in docs/reliability.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,9 @@ def versions() -> list[pd.DataFrame]:
 
 
 def build(frame: pd.DataFrame) -> Matcher:
-    return Matcher.from_catalog(frame, id_col="product_id", text_cols=["name", "description"],
-                                encoder=HashEncoder(), show_progress=False)
+    return Matcher.from_catalog(
+        frame, id_col="product_id", text_cols=["name", "description"], encoder=HashEncoder(), show_progress=False
+    )
 
 
 WRITER = textwrap.dedent("""
@@ -67,9 +69,15 @@ def readers(args) -> None:
     ms = [build(v) for v in versions()]
     expected = [{q: m.search(q, k=5)[["item_id", "score"]] for q in QUERIES} for m in ms]
     ms[0].save(folder)
-    writer = subprocess.Popen([sys.executable, "-c", WRITER.format(root=str(ROOT), bench=str(ROOT / "benchmarks"),
-                                                                    folder=str(folder), every=args.every)],
-                              stdout=subprocess.PIPE, text=True)
+    writer = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            WRITER.format(root=str(ROOT), bench=str(ROOT / "benchmarks"), folder=str(folder), every=args.every),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert writer.stdout.readline().strip() == "ready"
     wrong = mixed = retryable = other = 0
     seen = [0, 0]
@@ -105,11 +113,15 @@ def readers(args) -> None:
     for line in writer.stdout:
         if line.strip().isdigit():
             saves = int(line)
-    print("| loads | saves by the writer | version A / B loaded | wrong results | mixed versions | "
-          "retryable errors | other errors | seconds |")
+    print(
+        "| loads | saves by the writer | version A / B loaded | wrong results | mixed versions | "
+        "retryable errors | other errors | seconds |"
+    )
     print("|---|---|---|---|---|---|---|---|")
-    print(f"| {args.loads:,} | {saves:,} (every {args.every * 1000:.0f} ms) | {seen[0]:,} / {seen[1]:,} | {wrong} | "
-          f"{mixed} | {retryable} | {other} | {time.perf_counter() - t0:.0f} |")
+    print(
+        f"| {args.loads:,} | {saves:,} (every {args.every * 1000:.0f} ms) | {seen[0]:,} / {seen[1]:,} | {wrong} | "
+        f"{mixed} | {retryable} | {other} | {time.perf_counter() - t0:.0f} |"
+    )
 
 
 SAVER = textwrap.dedent("""
@@ -132,9 +144,11 @@ def kills(args) -> None:
     bad = scratch_seen = 0
     t0 = time.perf_counter()
     for i in range(args.kills):
-        proc = subprocess.Popen([sys.executable, "-c", SAVER.format(root=str(ROOT), bench=str(ROOT / "benchmarks"),
-                                                                     folder=str(folder))],
-                                stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", SAVER.format(root=str(ROOT), bench=str(ROOT / "benchmarks"), folder=str(folder))],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         proc.stdout.readline()
         time.sleep(float(rng.uniform(0.0, 0.4)))
         proc.send_signal(signal.SIGKILL)
@@ -150,8 +164,9 @@ def kills(args) -> None:
             print("error after kill", i, type(exc).__name__, exc)
     build(versions()[0]).save(folder)
     left = [p.name for p in folder.iterdir() if p.name.startswith(".tmp-")]
-    print("| kills | unloadable or mixed after a kill | kills that left scratch | scratch after the next save "
-          "| seconds |")
+    print(
+        "| kills | unloadable or mixed after a kill | kills that left scratch | scratch after the next save | seconds |"
+    )
     print("|---|---|---|---|---|")
     print(f"| {args.kills} | {bad} | {scratch_seen} | {len(left)} | {time.perf_counter() - t0:.0f} |")
 

@@ -1,4 +1,5 @@
 """Write the analyst notebooks (stored without outputs). Run: python notebooks/make_notebooks.py"""
+
 from pathlib import Path
 
 import nbformat as nbf
@@ -9,8 +10,9 @@ HERE = Path(__file__).resolve().parent
 def notebook(cells):
     nb = nbf.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbf.v4.new_markdown_cell(c[3:]) if c.startswith("md:") else nbf.v4.new_code_cell(c.strip())
-                for c in cells]
+    nb.cells = [
+        nbf.v4.new_markdown_cell(c[3:]) if c.startswith("md:") else nbf.v4.new_code_cell(c.strip()) for c in cells
+    ]
     return nb
 
 
@@ -221,7 +223,10 @@ Start Jupyter from the repository root with the project's environment:
 
 if __name__ == "__main__":
     (HERE / "README.md").write_text(README)
-    for name, cells in (("01_quick_start.ipynb", QUICKSTART), ("02_event_matching.ipynb", EVENT),
-                        ("03_checking_quality.ipynb", QUALITY)):
+    for name, cells in (
+        ("01_quick_start.ipynb", QUICKSTART),
+        ("02_event_matching.ipynb", EVENT),
+        ("03_checking_quality.ipynb", QUALITY),
+    ):
         nbf.write(notebook(cells), HERE / name)
         print("wrote", HERE / name)

@@ -1,4 +1,5 @@
 """Test support shared by every suite: paths and a small deterministic encoder."""
+
 from __future__ import annotations
 
 import zlib
@@ -37,8 +38,6 @@ class HashEncoder(Encoder):
         for i, text in enumerate(texts):
             padded = f"  {text} "
             for j in range(len(padded) - 2):
-                h = zlib.crc32((self.salt + padded[j:j + 3]).encode())
+                h = zlib.crc32((self.salt + padded[j : j + 3]).encode())
                 out[i, h % self._dim] += 1.0
         return out
-
-

@@ -1,4 +1,5 @@
 """The package's layout (issue 9): short modules, public names across modules, wings that do not import upwards."""
+
 from __future__ import annotations
 
 import ast
@@ -11,8 +12,18 @@ import semantic_match
 PACKAGE = Path(semantic_match.__file__).parent
 MODULES = sorted(PACKAGE.rglob("*.py"))
 #: Who may import whom: shared layers, the core, the wings, the command line on top.
-LAYERS = {"text": 0, "io": 0, "errors": 0, "version": 0, "retrieval": 1, "events": 2, "notebook": 2,
-          "training": 2, "distributed": 2, "cli": 3}
+LAYERS = {
+    "text": 0,
+    "io": 0,
+    "errors": 0,
+    "version": 0,
+    "retrieval": 1,
+    "events": 2,
+    "notebook": 2,
+    "training": 2,
+    "distributed": 2,
+    "cli": 3,
+}
 
 
 def _name(path: Path) -> str:
@@ -50,9 +61,14 @@ def test_modules_are_at_most_450_lines(path):
 
 @pytest.mark.parametrize("path", MODULES, ids=_name)
 def test_no_private_name_crosses_a_module(path):
-    private = [f"{n.module}.{a.name}" for n in _imports(path) for a in n.names
-               if a.name.startswith("_") and not a.name.endswith("__")
-               and (n.level or (n.module or "").startswith("semantic_match"))]
+    private = [
+        f"{n.module}.{a.name}"
+        for n in _imports(path)
+        for a in n.names
+        if a.name.startswith("_")
+        and not a.name.endswith("__")
+        and (n.level or (n.module or "").startswith("semantic_match"))
+    ]
     assert private == []
 
 
@@ -67,6 +83,10 @@ def test_layers_import_only_layers_below_or_beside_them(path):
         other = target[1]
         # The shared layers use each other; a wing uses the core and the shared layers, never another
         # wing or the CLI.
-        allowed = (other == own or LAYERS[other] < LAYERS[own] or LAYERS[other] == LAYERS[own] == 0
-                   or ((own, other) in LAZY and id(node) not in top))
+        allowed = (
+            other == own
+            or LAYERS[other] < LAYERS[own]
+            or LAYERS[other] == LAYERS[own] == 0
+            or ((own, other) in LAZY and id(node) not in top)
+        )
         assert allowed, f"{_name(path)} imports semantic_match.{other}"

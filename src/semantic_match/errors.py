@@ -3,6 +3,7 @@
 Errors caused by the caller's input subclass :class:`ValueError`, so code that
 already catches ``ValueError`` keeps working.
 """
+
 from __future__ import annotations
 
 __all__ = [

@@ -1,4 +1,5 @@
 """The library's version, in a module of its own so any module can import it without a cycle."""
+
 from __future__ import annotations
 
 __all__ = ["__version__"]

@@ -1,4 +1,5 @@
 """The command-line forms of the README, with the real default encoder."""
+
 import json
 import subprocess
 import sys
@@ -15,8 +16,21 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def index_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("cli") / "index"
-    code = main(["index", str(DATA / "catalog_lampung.csv"), "--out", str(out), "--id-col", "product_id",
-                 "--text-col", "name", "--text-col", "description", "--no-progress"])
+    code = main(
+        [
+            "index",
+            str(DATA / "catalog_lampung.csv"),
+            "--out",
+            str(out),
+            "--id-col",
+            "product_id",
+            "--text-col",
+            "name",
+            "--text-col",
+            "description",
+            "--no-progress",
+        ]
+    )
     assert code == 0
     return out
 
@@ -41,11 +55,28 @@ def test_search_table(index_dir, capsys):
 
 @pytest.mark.parametrize("fmt", ["csv", "json"])
 def test_search_csv_and_json(index_dir, capsys, fmt):
-    assert main(["search", str(index_dir), "kopi robusta", "-k", "4", "--format", fmt,
-                 "--filter", "region=Lampung Barat,Tanggamus", "--filter", "price<=100000"]) == 0
+    assert (
+        main(
+            [
+                "search",
+                str(index_dir),
+                "kopi robusta",
+                "-k",
+                "4",
+                "--format",
+                fmt,
+                "--filter",
+                "region=Lampung Barat,Tanggamus",
+                "--filter",
+                "price<=100000",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     if fmt == "csv":
         from io import StringIO
+
         rows = pd.read_csv(StringIO(out))
     else:
         rows = pd.DataFrame(json.loads(out))
@@ -56,9 +87,29 @@ def test_search_csv_and_json(index_dir, capsys, fmt):
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".parquet"])
 def test_match_writes_file(index_dir, tmp_path, capsys, suffix):
     out = tmp_path / f"hasil{suffix}"
-    assert main(["match", str(index_dir), str(DATA / "needs_lampung.csv"), "--id-col", "need_id",
-                 "--text-col", "need", "--text-col", "spec", "-k", "2", "--keep-col", "buyer",
-                 "--out", str(out), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "match",
+                str(index_dir),
+                str(DATA / "needs_lampung.csv"),
+                "--id-col",
+                "need_id",
+                "--text-col",
+                "need",
+                "--text-col",
+                "spec",
+                "-k",
+                "2",
+                "--keep-col",
+                "buyer",
+                "--out",
+                str(out),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert f"-> {out}" in capsys.readouterr().out
     result = {".csv": pd.read_csv, ".xlsx": pd.read_excel, ".parquet": pd.read_parquet}[suffix](out)
     n_needs = len(pd.read_csv(DATA / "needs_lampung.csv"))
@@ -68,8 +119,22 @@ def test_match_writes_file(index_dir, tmp_path, capsys, suffix):
 
 
 def test_errors_are_one_line_with_exit_code_2(index_dir, tmp_path, capsys):
-    assert main(["match", str(index_dir), str(DATA / "needs_lampung.csv"), "--id-col", "need_id",
-                 "--text-col", "uraian", "--out", str(tmp_path / "x.csv")]) == 2
+    assert (
+        main(
+            [
+                "match",
+                str(index_dir),
+                str(DATA / "needs_lampung.csv"),
+                "--id-col",
+                "need_id",
+                "--text-col",
+                "uraian",
+                "--out",
+                str(tmp_path / "x.csv"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "missing text column 'uraian'" in err and "Traceback" not in err
     assert not (tmp_path / "x.csv").exists()
@@ -77,14 +142,20 @@ def test_errors_are_one_line_with_exit_code_2(index_dir, tmp_path, capsys):
     assert "unknown column 'warna'" in capsys.readouterr().err
     assert main(["search", str(tmp_path / "nope"), "kopi"]) == 2
     assert "index folder not found" in capsys.readouterr().err
-    assert main(["index", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "i"), "--id-col", "a",
-                 "--text-col", "b"]) == 2
+    assert (
+        main(["index", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "i"), "--id-col", "a", "--text-col", "b"])
+        == 2
+    )
     assert "file not found" in capsys.readouterr().err
 
 
 def test_console_script_runs(index_dir):
     exe = [sys.executable, "-m", "semantic_match.cli"]
-    proc = subprocess.run([*exe, "search", str(index_dir), "mesin perontok padi", "-k", "2", "--format", "csv"],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [*exe, "search", str(index_dir), "mesin perontok padi", "-k", "2", "--format", "csv"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[0].startswith("rank,item_id,score")

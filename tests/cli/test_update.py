@@ -2,6 +2,7 @@
 
 Lexical indexes keep these fast; the --exact test reuses vectors of the real default encoder.
 """
+
 import json
 
 import pandas as pd
@@ -43,8 +44,20 @@ def test_update_adds_replaces_and_removes_as_a_fresh_build_would(index, catalog,
     removed = catalog["product_id"].iloc[[5, 6]].tolist()
     (tmp_path / "gone.txt").write_text("\n".join(removed) + "\n")
     capsys.readouterr()
-    assert main(["update", str(index), str(tmp_path / "changes.csv"), "--remove", str(tmp_path / "gone.txt"),
-                 "--no-progress", "--no-auto-compact"]) == 0
+    assert (
+        main(
+            [
+                "update",
+                str(index),
+                str(tmp_path / "changes.csv"),
+                "--remove",
+                str(tmp_path / "gone.txt"),
+                "--no-progress",
+                "--no-auto-compact",
+            ]
+        )
+        == 0
+    )
     assert "1 added, 1 replaced, 2 removed" in capsys.readouterr().out
     # the order an update leaves: the old items less the removed and replaced ones, then the changes
     kept = catalog.iloc[1:]
@@ -52,20 +65,24 @@ def test_update_adds_replaces_and_removes_as_a_fresh_build_would(index, catalog,
     assert read_info(index)["n_items"] == len(final) == len(catalog) - 1
     fresh = tmp_path / "fresh"
     final.to_csv(tmp_path / "final.csv", index=False)
-    assert main(["index", str(tmp_path / "final.csv"), "--out", str(fresh), *READ, "--mode", "lexical",
-                 "--no-progress"]) == 0
+    assert (
+        main(["index", str(tmp_path / "final.csv"), "--out", str(fresh), *READ, "--mode", "lexical", "--no-progress"])
+        == 0
+    )
     for query in ["perontok padi", "kopi luwak bubuk", "seminar kit tapis"]:
         got, want = _search(index, query), _search(fresh, query)
-        pd.testing.assert_frame_equal(got.drop(columns=["confidence"]), want.drop(columns=["confidence"]),
-                                      check_exact=False, atol=1e-6)
+        pd.testing.assert_frame_equal(
+            got.drop(columns=["confidence"]), want.drop(columns=["confidence"]), check_exact=False, atol=1e-6
+        )
     assert not set(removed) & set(Matcher.load(index).match(["tapis"], k=300)["item_id"])
 
 
 def test_remove_ids_from_a_table_and_compact(index, catalog, tmp_path, capsys):
     catalog.iloc[:20][["product_id"]].to_csv(tmp_path / "gone.csv", index=False)
     before = _search(index, "kopi robusta", k=10)
-    assert main(["update", str(index), "--remove", str(tmp_path / "gone.csv"), "--no-progress",
-                 "--no-auto-compact"]) == 0
+    assert (
+        main(["update", str(index), "--remove", str(tmp_path / "gone.csv"), "--no-progress", "--no-auto-compact"]) == 0
+    )
     after_update = _search(index, "kopi robusta", k=10)
     assert not set(catalog["product_id"].iloc[:20]) & set(after_update["item_id"])
     assert set(before["item_id"]) - set(catalog["product_id"].iloc[:20]) <= set(after_update["item_id"])
@@ -96,8 +113,9 @@ def test_a_refused_update_leaves_the_index_as_it_was(index, catalog, tmp_path, c
 
 def test_ignore_missing_skips_unknown_ids(index, catalog, tmp_path):
     (tmp_path / "gone.txt").write_text(f"{catalog['product_id'].iloc[0]}\nP-NOPE\n")
-    assert main(["update", str(index), "--remove", str(tmp_path / "gone.txt"), "--ignore-missing",
-                 "--no-progress"]) == 0
+    assert (
+        main(["update", str(index), "--remove", str(tmp_path / "gone.txt"), "--ignore-missing", "--no-progress"]) == 0
+    )
     assert read_info(index)["n_items"] == len(catalog) - 1
 
 
@@ -115,14 +133,34 @@ def test_exact_flag_gives_the_exhaustive_ranking_of_an_approximate_index(catalog
     for exact in (False, True):
         flag = ["--exact"] if exact else []
         capsys.readouterr()
-        assert main(["search", str(tmp_path / "ann"), "tas laptop motif tapis", "-k", "5", "--format", "json",
-                     *flag]) == 0
+        assert (
+            main(["search", str(tmp_path / "ann"), "tas laptop motif tapis", "-k", "5", "--format", "json", *flag]) == 0
+        )
         got = pd.DataFrame(json.loads(capsys.readouterr().out))
         want = Matcher.load(tmp_path / "ann", exact=exact).search("tas laptop motif tapis", k=5)
         assert got["item_id"].tolist() == want["item_id"].tolist()
         assert got["score"].round(6).tolist() == want["score"].round(6).tolist()
         out = tmp_path / f"m{exact}.csv"
-        assert main(["match", str(tmp_path / "ann"), str(needs), "--text-col", "need", "--id-col", "need_id", "-k", "3", "--out", str(out), "--no-progress", *flag]) == 0
+        assert (
+            main(
+                [
+                    "match",
+                    str(tmp_path / "ann"),
+                    str(needs),
+                    "--text-col",
+                    "need",
+                    "--id-col",
+                    "need_id",
+                    "-k",
+                    "3",
+                    "--out",
+                    str(out),
+                    "--no-progress",
+                    *flag,
+                ]
+            )
+            == 0
+        )
         want = Matcher.load(tmp_path / "ann", exact=exact).match(needs, text_cols="need", id_col="need_id", k=3)
         assert pd.read_csv(out, dtype={"item_id": str})["item_id"].tolist() == want["item_id"].tolist()
     # index --exact stores no approximate index: every search is exhaustive

@@ -1,4 +1,5 @@
 """A two-worker local Dask cluster per test module, and the sample data indexed once."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -23,16 +24,19 @@ def client():
     pytest.importorskip("distributed")
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            Client(cluster) as c:
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as c,
+    ):
         yield c
 
 
 @pytest.fixture(scope="package")
 def hash_index(tmp_path_factory) -> Matcher:
     """The sample catalogue indexed in one process with the fast test encoder, saved to a folder."""
-    m = Matcher.from_catalog(CATALOG, id_col="product_id", text_cols=["name", "description"], encoder=HashEncoder(),
-                             show_progress=False)
+    m = Matcher.from_catalog(
+        CATALOG, id_col="product_id", text_cols=["name", "description"], encoder=HashEncoder(), show_progress=False
+    )
     m.save(tmp_path_factory.mktemp("hash") / "index")
     return m
 

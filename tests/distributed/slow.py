@@ -1,4 +1,5 @@
 """A test encoder slow enough for a worker to be killed while it works (workers import it by name)."""
+
 from __future__ import annotations
 
 import time

@@ -1,4 +1,5 @@
 """Faults and restarts: a worker killed in the middle of a job, a folder job run again."""
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,9 @@ def _kill_a_busy_worker(client) -> int:
 
 
 @pytest.mark.parametrize("output", ["frame", pytest.param("folder", marks=pytest.mark.slow)])
-def test_a_worker_killed_mid_job_loses_and_duplicates_no_need(client, hash_index, many_needs, expected, output,
-                                                            tmp_path):
+def test_a_worker_killed_mid_job_loses_and_duplicates_no_need(
+    client, hash_index, many_needs, expected, output, tmp_path
+):
     # The same index and vectors, but query encoding sleeps: the job is still running when a worker dies.
     slow = Matcher.load(hash_index.folder_, encoder=SlowHashEncoder(delay=0.15), show_progress=False)
     before = set(client.run(os.getpid).values())
@@ -112,8 +114,7 @@ def test_a_job_run_again_computes_only_the_missing_parts(client, hash_index, man
 def test_the_folder_job_runs_without_a_cluster_too(hash_index, many_needs, expected, tmp_path):
     res = match_to_folder(hash_index, many_needs, tmp_path / "local", partition_rows=300, **MATCH)
     assert res.computed == [0, 1] and res.rows == len(expected)  # 300 is rounded up to 512 needs per part
-    pd.testing.assert_frame_equal(read_match_folder(res.folder),
-                                  pd.read_parquet(_single_parquet(expected, tmp_path)))
+    pd.testing.assert_frame_equal(read_match_folder(res.folder), pd.read_parquet(_single_parquet(expected, tmp_path)))
 
 
 def test_a_folder_that_is_not_a_match_job_is_refused(hash_index, tmp_path):

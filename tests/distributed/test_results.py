@@ -1,4 +1,5 @@
 """A cluster builds the index and matches the needs exactly as one process does."""
+
 from __future__ import annotations
 
 import subprocess
@@ -16,7 +17,8 @@ from tests.support import HashEncoder
 
 def test_fit_on_a_cluster_builds_the_single_process_index(client, hash_index, tmp_path):
     dist = Matcher(encoder=HashEncoder(), show_progress=False).fit(
-        CATALOG, id_col="product_id", text_cols=["name", "description"], client=client)
+        CATALOG, id_col="product_id", text_cols=["name", "description"], client=client
+    )
     np.testing.assert_array_equal(dist.item_vectors(), hash_index.item_vectors())
     pd.testing.assert_frame_equal(dist.items, hash_index.items)
     query = "seminar kit bernuansa tapis"
@@ -40,8 +42,15 @@ def test_match_on_a_cluster_returns_the_single_process_frame(client, hash_index,
     filters = {"tkdn": {">=": 40}}
     single = hash_index.match(needs, filters=filters, **MATCH)
     done = []
-    dist = match_on_cluster(client, hash_index, needs, filters=filters, partition_rows=rows,
-                            on_partition=lambda i, n: done.append(n), **MATCH)
+    dist = match_on_cluster(
+        client,
+        hash_index,
+        needs,
+        filters=filters,
+        partition_rows=rows,
+        on_partition=lambda i, n: done.append(n),
+        **MATCH,
+    )
     pd.testing.assert_frame_equal(dist, single)
     assert (dist["tkdn"] >= 40).all()
     assert len(done) == done[0] == (3 if rows else 1)  # 100 is rounded up to whole batches of 256
@@ -59,8 +68,9 @@ def test_match_client_hook_numbers_needs_and_takes_plain_texts(client, hash_inde
 
 
 def test_lexical_index_matches_on_a_cluster(client, tmp_path):
-    m = Matcher.from_catalog(CATALOG, id_col="product_id", text_cols=["name", "description"], mode="lexical",
-                             show_progress=False)
+    m = Matcher.from_catalog(
+        CATALOG, id_col="product_id", text_cols=["name", "description"], mode="lexical", show_progress=False
+    )
     m.save(tmp_path / "lexical")
     pd.testing.assert_frame_equal(m.match(NEEDS, client=client, **MATCH), m.match(NEEDS, **MATCH))
 
@@ -70,9 +80,10 @@ def test_catalogue_and_needs_given_as_parts(client, hash_index, tmp_path):
     parts = tmp_path / "katalog"
     parts.mkdir()
     for i, start in enumerate(range(0, len(cat), 120)):
-        chunk = cat.iloc[start:start + 120]
-        chunk.to_parquet(parts / f"part-{i:05d}.parquet") if i % 2 else chunk.to_csv(parts / f"part-{i:05d}.csv",
-                                                                                    index=False)
+        chunk = cat.iloc[start : start + 120]
+        chunk.to_parquet(parts / f"part-{i:05d}.parquet") if i % 2 else chunk.to_csv(
+            parts / f"part-{i:05d}.csv", index=False
+        )
     (parts / "_SUCCESS").write_text("")
     whole = load_catalog(CATALOG, id_col="product_id", text_cols=["name", "description"])
     for spec in (parts, str(parts / "part-*")):
@@ -86,21 +97,24 @@ def test_catalogue_and_needs_given_as_parts(client, hash_index, tmp_path):
     folder = tmp_path / "needs"
     folder.mkdir()
     for i, start in enumerate(range(0, len(needs), 30)):
-        needs.iloc[start:start + 30].to_csv(folder / f"needs-{i}.csv", index=False)
-    pd.testing.assert_frame_equal(match_on_cluster(client, hash_index, str(folder / "needs-*.csv"), **MATCH),
-                                  hash_index.match(NEEDS, **MATCH))
+        needs.iloc[start : start + 30].to_csv(folder / f"needs-{i}.csv", index=False)
+    pd.testing.assert_frame_equal(
+        match_on_cluster(client, hash_index, str(folder / "needs-*.csv"), **MATCH), hash_index.match(NEEDS, **MATCH)
+    )
 
 
 def test_match_needs_a_folder_the_workers_can_open(client):
-    m = Matcher.from_catalog(CATALOG, id_col="product_id", text_cols=["name"], encoder=HashEncoder(),
-                             show_progress=False)
+    m = Matcher.from_catalog(
+        CATALOG, id_col="product_id", text_cols=["name"], encoder=HashEncoder(), show_progress=False
+    )
     with pytest.raises(InputError, match="save the index to a folder every worker can read"):
         m.match(NEEDS, client=client, **MATCH)
 
 
 def test_a_matcher_that_differs_from_its_folder_is_refused(client, tmp_path):
-    m = Matcher.from_catalog(CATALOG, id_col="product_id", text_cols=["name"], encoder=HashEncoder(),
-                             show_progress=False)
+    m = Matcher.from_catalog(
+        CATALOG, id_col="product_id", text_cols=["name"], encoder=HashEncoder(), show_progress=False
+    )
     m.save(tmp_path / "index")
     other = Matcher.load(tmp_path / "index", encoder=HashEncoder(), show_progress=False)
     m.remove(["P0001"])  # not saved: the workers would rank the folder's 335 items
@@ -120,8 +134,10 @@ def test_bad_input_fails_on_the_driver(client, hash_index):
 
 
 def test_importing_the_package_leaves_dask_unloaded():
-    code = ("import sys, semantic_match, semantic_match.distributed, semantic_match.cli; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))")
+    code = (
+        "import sys, semantic_match, semantic_match.distributed, semantic_match.cli; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -130,10 +146,17 @@ def test_importing_the_package_leaves_dask_unloaded():
 def test_the_embedded_encoder_gives_the_same_index_and_matches(client, e5_encoder, tmp_path):
     cat = pd.read_csv(CATALOG, dtype={"product_id": str}).head(48)
     needs = repeated_needs(4).head(260)  # two partitions: 256 needs and 4
-    single = Matcher.from_catalog(cat, id_col="product_id", text_cols=["name", "description"], encoder=e5_encoder,
-                                  batch_size=16, show_progress=False)
+    single = Matcher.from_catalog(
+        cat,
+        id_col="product_id",
+        text_cols=["name", "description"],
+        encoder=e5_encoder,
+        batch_size=16,
+        show_progress=False,
+    )
     dist = Matcher(encoder=e5_encoder, batch_size=16, show_progress=False).fit(
-        cat, id_col="product_id", text_cols=["name", "description"], client=client)
+        cat, id_col="product_id", text_cols=["name", "description"], client=client
+    )
     np.testing.assert_allclose(dist.item_vectors(), single.item_vectors(), rtol=0, atol=1e-6)
     dist.save(tmp_path / "index")
     got = match_on_cluster(client, dist, needs, partition_rows=256, **MATCH)

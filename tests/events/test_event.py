@@ -1,4 +1,5 @@
 """Business-matching events: slots, pair scores, resumable matching, scheduling, exports, bad input."""
+
 from __future__ import annotations
 
 import json
@@ -21,11 +22,12 @@ from semantic_match.events.workbook import sheet_names
 from semantic_match.retrieval.calibration import Calibration
 from tests.support import DATA, HashEncoder
 
-SLOTS = "09:00-10:20/20"          # 4 slots: 09:00 09:20 09:40 10:00
+SLOTS = "09:00-10:20/20"  # 4 slots: 09:00 09:20 09:40 10:00
 XSS = "<script>alert(1)</script>"
 
 
 # --------------------------------------------------------------------------- fixtures
+
 
 @pytest.fixture(scope="module")
 def catalog() -> pd.DataFrame:
@@ -37,10 +39,17 @@ def catalog() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def matcher(catalog) -> Matcher:
     # A calibration for the test encoder: confidence grows with the character cosine.
-    cal = Calibration(coef=[0.0, 10.0, 0.0], intercept=-3.0, features=["dense", "char", "bm25n"],
-                      threshold=0.5, encoder={})
-    return Matcher.from_catalog(catalog, id_col="product_id", text_cols=["name", "description"],
-                                encoder=HashEncoder(), calibration=cal, show_progress=False)
+    cal = Calibration(
+        coef=[0.0, 10.0, 0.0], intercept=-3.0, features=["dense", "char", "bm25n"], threshold=0.5, encoder={}
+    )
+    return Matcher.from_catalog(
+        catalog,
+        id_col="product_id",
+        text_cols=["name", "description"],
+        encoder=HashEncoder(),
+        calibration=cal,
+        show_progress=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +58,7 @@ def needs() -> pd.DataFrame:
     df = pd.read_csv(DATA / "needs_lampung.csv", dtype=str)
     buyers = df["buyer"].drop_duplicates().tolist()[:7]
     df = df[df["buyer"].isin(buyers)].reset_index(drop=True)
-    extra = pd.DataFrame([{"need_id": "N900", "buyer": buyers[0], "need": f"Seminar Kit Tapis {XSS}",
-                           "spec": ""}])
+    extra = pd.DataFrame([{"need_id": "N900", "buyer": buyers[0], "need": f"Seminar Kit Tapis {XSS}", "spec": ""}])
     return pd.concat([df, extra], ignore_index=True)
 
 
@@ -78,16 +86,30 @@ def suppliers_file(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def event(matcher, needs, buyers_file, suppliers_file, tmp_path_factory) -> EventResult:
-    return run_event(needs, matcher, slots=SLOTS, tables=5, need_text_cols=["need", "spec"],
-                     buyers=buyers_file, suppliers=suppliers_file,
-                     must_meet=[("B03", "S900")], do_not_meet=[("B01", "S001")],
-                     work_dir=tmp_path_factory.mktemp("event") / "matches_parts", show_progress=False)
+    return run_event(
+        needs,
+        matcher,
+        slots=SLOTS,
+        tables=5,
+        need_text_cols=["need", "spec"],
+        buyers=buyers_file,
+        suppliers=suppliers_file,
+        must_meet=[("B03", "S900")],
+        do_not_meet=[("B01", "S001")],
+        work_dir=tmp_path_factory.mktemp("event") / "matches_parts",
+        show_progress=False,
+    )
 
 
 def _validate(ev: EventResult, **extra) -> list[str]:
-    return validate_schedule(ev.meetings, slots=[s.label for s in ev.slots], tables=ev.tables,
-                             buyer_availability=ev.buyers.availability,
-                             supplier_availability=ev.suppliers.availability, **extra)
+    return validate_schedule(
+        ev.meetings,
+        slots=[s.label for s in ev.slots],
+        tables=ev.tables,
+        buyer_availability=ev.buyers.availability,
+        supplier_availability=ev.suppliers.availability,
+        **extra,
+    )
 
 
 def _cli(monkeypatch, argv, matcher=None) -> int:
@@ -103,13 +125,17 @@ def _cli(monkeypatch, argv, matcher=None) -> int:
 
 # --------------------------------------------------------------------------- slots
 
-@pytest.mark.parametrize("spec, labels", [
-    ("09:00-10:00/20", ["09:00", "09:20", "09:40"]),
-    ("09:00-09:50/20", ["09:00", "09:20"]),                                     # the rest is too short
-    ("09.00-09.40/20, 10:00-10:40/20", ["09:00", "09:20", "10:00", "10:20"]),   # a break, Indonesian dots
-    ("13:00,9:30;10:00", ["09:30", "10:00", "13:00"]),
-    (["09:00-09:30", "10:00"], ["09:00", "10:00"]),
-])
+
+@pytest.mark.parametrize(
+    "spec, labels",
+    [
+        ("09:00-10:00/20", ["09:00", "09:20", "09:40"]),
+        ("09:00-09:50/20", ["09:00", "09:20"]),  # the rest is too short
+        ("09.00-09.40/20, 10:00-10:40/20", ["09:00", "09:20", "10:00", "10:20"]),  # a break, Indonesian dots
+        ("13:00,9:30;10:00", ["09:30", "10:00", "13:00"]),
+        (["09:00-09:30", "10:00"], ["09:00", "10:00"]),
+    ],
+)
 def test_parse_slots(spec, labels):
     assert [s.label for s in parse_slots(spec)] == labels
 
@@ -119,13 +145,16 @@ def test_slot_spans():
     assert [(s.start, s.end, s.span) for s in slots] == [(540, 570, "09:00–09:30"), (600, 625, "10:00–10:25")]
 
 
-@pytest.mark.parametrize("spec, message", [
-    ("9-12", "cannot parse slots part '9-12'"),
-    ("", "slots spec is empty"),
-    ("09:00-09:10/20", "holds no meeting"),
-    ("25:00-26:00/20", "not a time of day"),
-    ("09:00-10:00/20,09:40", "slots overlap"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("9-12", "cannot parse slots part '9-12'"),
+        ("", "slots spec is empty"),
+        ("09:00-09:10/20", "holds no meeting"),
+        ("25:00-26:00/20", "not a time of day"),
+        ("09:00-10:00/20,09:40", "slots overlap"),
+    ],
+)
 def test_parse_slots_errors(spec, message):
     with pytest.raises(InputError, match=re.escape(message)):
         parse_slots(spec)
@@ -134,7 +163,7 @@ def test_parse_slots_errors(spec, message):
 def test_parse_availability():
     slots = parse_slots("09:00-11:00/20")
     assert parse_availability("09:00-10:00; 10:40", slots) == ["09:00", "09:20", "09:40", "10:40"]
-    assert parse_availability("09:10-10:00", slots) == ["09:20", "09:40"]     # whole meetings only
+    assert parse_availability("09:10-10:00", slots) == ["09:20", "09:40"]  # whole meetings only
     assert parse_availability("", slots) is None and parse_availability(np.nan, slots) is None
     assert parse_availability("tidak hadir", slots) == []
     with pytest.raises(InputError, match=r"suppliers\.csv.*'10:10' is not the start of a slot"):
@@ -145,28 +174,37 @@ def test_parse_availability():
 
 # --------------------------------------------------------------------------- pair scores
 
+
 @pytest.fixture
 def hand_matches() -> pd.DataFrame:
     rows = [  # need, buyer, supplier, item, confidence
-        ("N1", "B1", "S1", "P1", 0.9), ("N1", "B1", "S1", "P2", 0.7), ("N1", "B1", "S2", "P5", 0.8),
-        ("N2", "B1", "S1", "P3", 0.6), ("N2", "B1", "S2", "P6", 0.85),
-        ("N3", "B1", "S1", "P4", 0.3), ("N3", "B1", "S2", "P7", 0.55),
-        ("N4", "B2", "S1", "P1", 0.95), ("N4", "B2", "S3", "P9", 0.2),
+        ("N1", "B1", "S1", "P1", 0.9),
+        ("N1", "B1", "S1", "P2", 0.7),
+        ("N1", "B1", "S2", "P5", 0.8),
+        ("N2", "B1", "S1", "P3", 0.6),
+        ("N2", "B1", "S2", "P6", 0.85),
+        ("N3", "B1", "S1", "P4", 0.3),
+        ("N3", "B1", "S2", "P7", 0.55),
+        ("N4", "B2", "S1", "P1", 0.95),
+        ("N4", "B2", "S3", "P9", 0.2),
     ]
     df = pd.DataFrame(rows, columns=["need_id", "buyer_id", "supplier_id", "item_id", "confidence"])
     df["rank"] = df.groupby("need_id")["confidence"].rank(ascending=False, method="first").astype(int)
     return df
 
 
-@pytest.mark.parametrize("how, top_n, expected", [
-    # B1–S1 serves N1 (0.9, its best product) and N2 (0.6); N3 (0.3) is below 0.5.
-    # B1–S2 serves N2 (0.85), N1 (0.8), N3 (0.55). B2–S1 serves N4 (0.95); B2–S3 nothing.
-    ("max", 3, {("B1", "S1"): 0.9, ("B1", "S2"): 0.85, ("B2", "S1"): 0.95}),
-    ("mean_top_n", 3, {("B1", "S1"): 1.5 / 3, ("B1", "S2"): 2.2 / 3, ("B2", "S1"): 0.95 / 3}),
-    ("mean_top_n", 2, {("B1", "S1"): 0.75, ("B1", "S2"): 0.825, ("B2", "S1"): 0.475}),
-    ("sum", 3, {("B1", "S1"): 1.5, ("B1", "S2"): 2.2, ("B2", "S1"): 0.95}),
-    ("count_needs_served", 3, {("B1", "S1"): 2, ("B1", "S2"): 3, ("B2", "S1"): 1}),
-])
+@pytest.mark.parametrize(
+    "how, top_n, expected",
+    [
+        # B1–S1 serves N1 (0.9, its best product) and N2 (0.6); N3 (0.3) is below 0.5.
+        # B1–S2 serves N2 (0.85), N1 (0.8), N3 (0.55). B2–S1 serves N4 (0.95); B2–S3 nothing.
+        ("max", 3, {("B1", "S1"): 0.9, ("B1", "S2"): 0.85, ("B2", "S1"): 0.95}),
+        ("mean_top_n", 3, {("B1", "S1"): 1.5 / 3, ("B1", "S2"): 2.2 / 3, ("B2", "S1"): 0.95 / 3}),
+        ("mean_top_n", 2, {("B1", "S1"): 0.75, ("B1", "S2"): 0.825, ("B2", "S1"): 0.475}),
+        ("sum", 3, {("B1", "S1"): 1.5, ("B1", "S2"): 2.2, ("B2", "S1"): 0.95}),
+        ("count_needs_served", 3, {("B1", "S1"): 2, ("B1", "S2"): 3, ("B2", "S1"): 1}),
+    ],
+)
 def test_pair_score_formulas(hand_matches, how, top_n, expected):
     out = pair_scores(hand_matches, how=how, top_n=top_n, min_confidence=0.5)
     got = dict(zip(zip(out["buyer_id"], out["supplier_id"]), out["score"]))
@@ -180,7 +218,7 @@ def test_pair_score_formulas(hand_matches, how, top_n, expected):
 def test_pair_explanation_lists_needs_and_best_products(hand_matches):
     out = pair_scores(hand_matches, how="sum", min_confidence=0.5).set_index(["buyer_id", "supplier_id"])
     assert out.loc[("B1", "S2"), "explanation"] == "N2→P6 (0.85); N1→P5 (0.80); N3→P7 (0.55)"
-    assert out.loc[("B1", "S1"), "explanation"] == "N1→P1 (0.90); N2→P3 (0.60)"    # P1, not P2, for N1
+    assert out.loc[("B1", "S1"), "explanation"] == "N1→P1 (0.90); N2→P3 (0.60)"  # P1, not P2, for N1
     assert out.loc[("B1", "S2"), "needs_served"] == 3 and out.loc[("B1", "S2"), "need_ids"] == "N2;N1;N3"
     short = pair_scores(hand_matches, how="sum", min_confidence=0.5, explain_limit=1)
     assert short.set_index("supplier_id").loc["S2", "explanation"] == "N2→P6 (0.85); … (+2 more)"
@@ -193,10 +231,13 @@ def test_min_confidence_filters_pairs(hand_matches):
     assert pair_scores(hand_matches, min_confidence=0.99).empty
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"how": "median"}, "unknown aggregation 'median'"),
-    ({"top_n": 0}, "top_n must be a whole number >= 1"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"how": "median"}, "unknown aggregation 'median'"),
+        ({"top_n": 0}, "top_n must be a whole number >= 1"),
+    ],
+)
 def test_pair_scores_bad_arguments(hand_matches, kwargs, message):
     with pytest.raises(InputError, match=message):
         pair_scores(hand_matches, min_confidence=0.5, **kwargs)
@@ -215,14 +256,18 @@ def test_unmet_needs_grouped_by_buyer_and_category(hand_matches):
     weak, by_buyer, by_cat = unmet_needs(m, min_confidence=0.86, needs=needs)
     # Rank-1 confidences: N1 0.9, N2 0.85, N3 0.55, N4 0.95; N5 has no ranked product at all.
     assert weak["need_id"].tolist() == ["N5", "N3", "N2"]
-    assert by_buyer.to_dict("records") == [{"buyer_id": "B1", "unmet_needs": 2, "need_ids": "N2;N3"},
-                                           {"buyer_id": "B2", "unmet_needs": 1, "need_ids": "N5"}]
-    assert by_cat.to_dict("records") == [{"category": "Tapis", "unmet_needs": 2, "buyers": 1, "need_ids": "N2;N3"},
-                                         {"category": "(no match)", "unmet_needs": 1, "buyers": 1,
-                                          "need_ids": "N5"}]
+    assert by_buyer.to_dict("records") == [
+        {"buyer_id": "B1", "unmet_needs": 2, "need_ids": "N2;N3"},
+        {"buyer_id": "B2", "unmet_needs": 1, "need_ids": "N5"},
+    ]
+    assert by_cat.to_dict("records") == [
+        {"category": "Tapis", "unmet_needs": 2, "buyers": 1, "need_ids": "N2;N3"},
+        {"category": "(no match)", "unmet_needs": 1, "buyers": 1, "need_ids": "N5"},
+    ]
 
 
 # --------------------------------------------------------------------------- the event
+
 
 def test_event_schedule_respects_everything(event):
     assert _validate(event, must_meet=[("B03", "S900")], do_not_meet=[("B01", "S001")]) == []
@@ -239,7 +284,7 @@ def test_event_schedule_respects_everything(event):
 def test_event_pairs_come_from_confidence(event, matcher):
     pairs = event.pair_scores
     assert (pairs["best_confidence"] >= event.min_confidence).all()
-    assert event.min_confidence == 0.5                  # the calibration's threshold by default
+    assert event.min_confidence == 0.5  # the calibration's threshold by default
     # Candidates: the 2 x 4 slots best suppliers per buyer, plus the must-meet pair.
     cand = pairs[pairs["candidate"]]
     assert cand.groupby("buyer_id")["rank"].max().max() <= 8
@@ -267,6 +312,7 @@ def test_unmet_needs_of_the_event(event):
 
 # --------------------------------------------------------------------------- resumable matching
 
+
 class Stop(Exception):
     pass
 
@@ -283,8 +329,11 @@ def test_matching_resumes_after_an_interruption(matcher, needs, tmp_path):
         run_event(needs, matcher, work_dir=tmp_path / "b", on_chunk=stop_after_second, **common)
     progress = json.loads((tmp_path / "b" / "progress.json").read_text())
     assert sorted(progress["chunks"]) == ["0", "1"] and progress["n_chunks"] == 5
-    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["part-00000.parquet", "part-00001.parquet",
-                                                                  "progress.json"]
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == [
+        "part-00000.parquet",
+        "part-00001.parquet",
+        "progress.json",
+    ]
     seen = []
     resumed = run_event(needs, matcher, work_dir=tmp_path / "b", on_chunk=lambda i, n: seen.append(i), **common)
     assert seen == [2, 3, 4]
@@ -295,8 +344,14 @@ def test_matching_resumes_after_an_interruption(matcher, needs, tmp_path):
 
 
 def test_resume_refuses_other_needs_or_settings(matcher, needs, tmp_path):
-    common = dict(slots=SLOTS, tables=5, need_text_cols=["need", "spec"], chunk_size=16, show_progress=False,
-                  work_dir=tmp_path / "parts")
+    common = dict(
+        slots=SLOTS,
+        tables=5,
+        need_text_cols=["need", "spec"],
+        chunk_size=16,
+        show_progress=False,
+        work_dir=tmp_path / "parts",
+    )
     run_event(needs, matcher, **common)
     changed = needs.copy()
     changed.loc[0, "need"] = "Mesin perontok padi"
@@ -311,22 +366,39 @@ def test_resume_refuses_other_needs_or_settings(matcher, needs, tmp_path):
 
 # --------------------------------------------------------------------------- exports
 
+
 def test_export_writes_workbook_html_and_csvs(event, tmp_path):
     files = event.export(tmp_path / "out", title=f"Temu Bisnis {XSS}")
     names = {p.name for p in files}
-    assert {"schedule.csv", "agenda_buyers.csv", "agenda_suppliers.csv", "pair_scores.csv", "matches.csv",
-            "unmet_needs.csv", "unmet_by_buyer.csv", "unmet_by_category.csv", "event.xlsx", "report.html",
-            "event.json"} == names
+    assert {
+        "schedule.csv",
+        "agenda_buyers.csv",
+        "agenda_suppliers.csv",
+        "pair_scores.csv",
+        "matches.csv",
+        "unmet_needs.csv",
+        "unmet_by_buyer.csv",
+        "unmet_by_category.csv",
+        "event.xlsx",
+        "report.html",
+        "event.json",
+    } == names
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(names)
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]       # no temporary folder left
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folder left
 
     schedule = pd.read_csv(tmp_path / "out" / "schedule.csv", dtype={"table": str})
     assert len(schedule) == len(event.meetings)
 
     book = pd.read_excel(tmp_path / "out" / "event.xlsx", sheet_name=None)
     n_b, n_s = len(event.buyers.ids), len(event.suppliers.ids)
-    assert list(book)[:6] == ["Summary", "Schedule", "Buyer x supplier", "Unmet needs", "Unmet by buyer",
-                              "Unmet by category"]
+    assert list(book)[:6] == [
+        "Summary",
+        "Schedule",
+        "Buyer x supplier",
+        "Unmet needs",
+        "Unmet by buyer",
+        "Unmet by category",
+    ]
     assert len(book) == 6 + n_b + n_s
     assert len(book["Schedule"]) == len(event.meetings) and len(book["Buyer x supplier"]) == len(event.pair_scores)
     assert len(book["Unmet needs"]) == len(event.unmet)
@@ -366,8 +438,7 @@ def earlier_export(tmp_path):
     """An output folder as an earlier run left it: export files, matching parts and the organiser's notes."""
     out = tmp_path / "out"
     (out / "matches_parts").mkdir(parents=True)
-    for name in ("schedule.csv", "pair_scores.csv", "matches.csv", "agenda_buyers.csv", "report.html",
-                 "event.json"):
+    for name in ("schedule.csv", "pair_scores.csv", "matches.csv", "agenda_buyers.csv", "report.html", "event.json"):
         (out / name).write_text(f"earlier {name}\n", encoding="utf-8")
     (out / "matches_parts" / "progress.json").write_text("{}\n", encoding="utf-8")
     (out / "catatan panitia.txt").write_text("the organiser's notes\n", encoding="utf-8")
@@ -391,7 +462,7 @@ def test_export_failing_while_publishing_keeps_the_earlier_folder(event, earlier
     with pytest.raises(OSError, match="disk full"):
         event.export(out, title="second run")
     assert _folder(out) == before
-    assert [p.name for p in out.parent.iterdir()] == ["out"]          # no scratch or backup folder left
+    assert [p.name for p in out.parent.iterdir()] == ["out"]  # no scratch or backup folder left
 
 
 def test_export_into_a_used_folder_replaces_only_its_own_files(event, earlier_export):
@@ -399,7 +470,7 @@ def test_export_into_a_used_folder_replaces_only_its_own_files(event, earlier_ex
     files = event.export(out, formats=["csv"])
     after = _folder(out)
     assert {p.name for p in files} == set(exports_module.CSV_FILES) | {"event.json"}
-    for name in ("matches_parts/progress.json", "catatan panitia.txt", "report.html"):   # not ours this time
+    for name in ("matches_parts/progress.json", "catatan panitia.txt", "report.html"):  # not ours this time
         assert after[name] == before[name]
     assert after["schedule.csv"] != before["schedule.csv"]
     assert set(after) == set(before) | {p.name for p in files}
@@ -412,7 +483,7 @@ def test_export_into_a_new_folder_appears_whole_with_usual_permissions(event, tm
     out = tmp_path / "deep" / "out"
     event.export(out, formats=["csv", "html"])
     assert sorted(p.name for p in out.iterdir()) == sorted([*exports_module.CSV_FILES, "report.html", "event.json"])
-    assert out.stat().st_mode & 0o777 == umask_mode(0o777)      # readable as a plain mkdir would make it
+    assert out.stat().st_mode & 0o777 == umask_mode(0o777)  # readable as a plain mkdir would make it
     assert [p.name for p in out.parent.iterdir()] == ["out"]
 
 
@@ -425,36 +496,54 @@ def test_export_refuses_a_folder_named_like_its_files(event, earlier_export):
     assert [p.name for p in earlier_export.parent.iterdir()] == ["out"]
 
 
-@pytest.mark.parametrize("names, expected", [
-    (["B Dinas Koperasi, UKM dan Perindag Kab. Lampung Barat"], ["B Dinas Koperasi, UKM dan Perin"]),
-    (["S CV Map/Kulit [Ratu]: *?"], ["S CV Map-Kulit (Ratu)- --"]),
-    (["Jadwal", "jadwal", "JADWAL"], ["Jadwal", "jadwal~2", "JADWAL~3"]),
-    (["'kutip'", "History", ""], ["kutip", "History (1)", "Sheet"]),
-    (["x" * 40, "x" * 35], ["x" * 31, "x" * 29 + "~2"]),
-])
+@pytest.mark.parametrize(
+    "names, expected",
+    [
+        (["B Dinas Koperasi, UKM dan Perindag Kab. Lampung Barat"], ["B Dinas Koperasi, UKM dan Perin"]),
+        (["S CV Map/Kulit [Ratu]: *?"], ["S CV Map-Kulit (Ratu)- --"]),
+        (["Jadwal", "jadwal", "JADWAL"], ["Jadwal", "jadwal~2", "JADWAL~3"]),
+        (["'kutip'", "History", ""], ["kutip", "History (1)", "Sheet"]),
+        (["x" * 40, "x" * 35], ["x" * 31, "x" * 29 + "~2"]),
+    ],
+)
 def test_sheet_names(names, expected):
     assert sheet_names(names) == expected
 
 
 # --------------------------------------------------------------------------- bad input
 
-@pytest.mark.parametrize("change, message", [
-    ({"must_meet": [("B01", "S999")]}, r"must_meet=\[\.\.\.\] names parties .*line 2: unknown supplier 'S999'"),
-    ({"do_not_meet": [("Dinas Fiktif", "S001")]}, r"unknown buyer 'Dinas Fiktif'.*known buyer ids are"),
-    ({"must_meet": [("B01", f"S{i:03d}") for i in range(1, 6)]},
-     r"buyer 'B01' has 5 must-meet/fixed meetings but only 4 slot"),
-    ({"slots": "jam 9 sampai 12"}, "cannot parse slots part 'jam 9 sampai 12'"),
-    ({"tables": 0}, "tables must be at least 1"),
-    ({"aggregation": "avg"}, r"unknown aggregation 'avg'; use one of \['max', 'mean_top_n'"),
-    ({"need_text_cols": ["kebutuhan"]}, r"is missing text column 'kebutuhan'.*--need-text-col"),
-    ({"rules": pd.DataFrame({"buyer": ["B01"], "supplier": ["S001"], "rule": ["mungkin"]})},
-     r"unknown rules \[\(2, 'mungkin'\)\].*must_meet or do_not_meet"),
-    ({"filters": {"warna": "merah"}}, "warna"),
-    ({"min_confidence": float("nan")}, "min_confidence must be a number between 0 and 1"),
-])
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"must_meet": [("B01", "S999")]}, r"must_meet=\[\.\.\.\] names parties .*line 2: unknown supplier 'S999'"),
+        ({"do_not_meet": [("Dinas Fiktif", "S001")]}, r"unknown buyer 'Dinas Fiktif'.*known buyer ids are"),
+        (
+            {"must_meet": [("B01", f"S{i:03d}") for i in range(1, 6)]},
+            r"buyer 'B01' has 5 must-meet/fixed meetings but only 4 slot",
+        ),
+        ({"slots": "jam 9 sampai 12"}, "cannot parse slots part 'jam 9 sampai 12'"),
+        ({"tables": 0}, "tables must be at least 1"),
+        ({"aggregation": "avg"}, r"unknown aggregation 'avg'; use one of \['max', 'mean_top_n'"),
+        ({"need_text_cols": ["kebutuhan"]}, r"is missing text column 'kebutuhan'.*--need-text-col"),
+        (
+            {"rules": pd.DataFrame({"buyer": ["B01"], "supplier": ["S001"], "rule": ["mungkin"]})},
+            r"unknown rules \[\(2, 'mungkin'\)\].*must_meet or do_not_meet",
+        ),
+        ({"filters": {"warna": "merah"}}, "warna"),
+        ({"min_confidence": float("nan")}, "min_confidence must be a number between 0 and 1"),
+    ],
+)
 def test_bad_input_fails_before_writing(matcher, needs, buyers_file, suppliers_file, tmp_path, change, message):
-    args = dict(slots=SLOTS, tables=5, need_text_cols=["need", "spec"], buyers=buyers_file,
-                suppliers=suppliers_file, work_dir=tmp_path / "out" / "matches_parts", show_progress=False)
+    args = dict(
+        slots=SLOTS,
+        tables=5,
+        need_text_cols=["need", "spec"],
+        buyers=buyers_file,
+        suppliers=suppliers_file,
+        work_dir=tmp_path / "out" / "matches_parts",
+        show_progress=False,
+    )
     with pytest.raises(InputError, match=message):
         run_event(needs, matcher, **{**args, **change})
     assert list(tmp_path.iterdir()) == []
@@ -472,11 +561,22 @@ def test_empty_needs_and_unknown_buyers(matcher, needs, buyers_file, tmp_path):
 def test_cli_bad_input_exits_2_without_files(matcher, tmp_path, monkeypatch, capsys):
     rules = tmp_path / "rules.csv"
     rules.write_text("buyer,supplier,rule\nB01,S001,must_meet\nB01,S404,do_not_meet\nB99,S002,must_meet\n")
-    base = ["event", str(DATA / "needs_lampung.csv"), "index-unused", "--need-text-col", "need",
-            "--buyers", str(DATA / "event_buyers.csv"), "--tables", "4", "--no-progress"]
+    base = [
+        "event",
+        str(DATA / "needs_lampung.csv"),
+        "index-unused",
+        "--need-text-col",
+        "need",
+        "--buyers",
+        str(DATA / "event_buyers.csv"),
+        "--tables",
+        "4",
+        "--no-progress",
+    ]
     out = tmp_path / "out"
-    assert _cli(monkeypatch, base + ["--slots", "09:00-10:00/20", "--rules", str(rules), "--out", str(out)],
-                matcher) == 2
+    assert (
+        _cli(monkeypatch, base + ["--slots", "09:00-10:00/20", "--rules", str(rules), "--out", str(out)], matcher) == 2
+    )
     err = capsys.readouterr().err
     assert "semantic-match event: error: rules file" in err
     assert "line 3: unknown supplier 'S404'" in err and "line 4: unknown buyer 'B99'" in err
@@ -486,8 +586,9 @@ def test_cli_bad_input_exits_2_without_files(matcher, tmp_path, monkeypatch, cap
 
 
 def test_event_without_any_good_match(matcher, needs, tmp_path):
-    ev = run_event(needs, matcher, slots=SLOTS, tables=2, need_text_cols=["need"], min_confidence=1.0,
-                   show_progress=False)
+    ev = run_event(
+        needs, matcher, slots=SLOTS, tables=2, need_text_cols=["need"], min_confidence=1.0, show_progress=False
+    )
     assert ev.pair_scores.empty and ev.meetings.empty and len(ev.unmet) == len(needs)
     assert ev.schedule.status.startswith("optimal") and ev.schedule.objective == 0
     files = ev.export(tmp_path / "out", formats=["html", "xlsx"])
@@ -501,10 +602,19 @@ def test_fixed_meetings_from_an_edited_schedule(matcher, needs, tmp_path, event)
     first = edited.index[0]
     edited.loc[first, ["slot", "table", "fixed"]] = ["10:00", 5, "ya"]
     edited.to_csv(tmp_path / "fixed.csv", index=False)
-    ev = run_event(needs, matcher, slots=SLOTS, tables=5, need_text_cols=["need", "spec"],
-                   fixed=tmp_path / "fixed.csv", show_progress=False)
-    row = ev.meetings[(ev.meetings["buyer"] == edited.loc[first, "buyer"])
-                      & (ev.meetings["supplier_id"] == edited.loc[first, "supplier_id"])]
+    ev = run_event(
+        needs,
+        matcher,
+        slots=SLOTS,
+        tables=5,
+        need_text_cols=["need", "spec"],
+        fixed=tmp_path / "fixed.csv",
+        show_progress=False,
+    )
+    row = ev.meetings[
+        (ev.meetings["buyer"] == edited.loc[first, "buyer"])
+        & (ev.meetings["supplier_id"] == edited.loc[first, "supplier_id"])
+    ]
     assert row[["slot", "table"]].values.tolist() == [["10:00", 5]] and row["fixed"].all()
     assert ev.meetings["fixed"].sum() == 1
     assert _validate(ev, fixed=ev.meetings[ev.meetings["fixed"]]) == []
@@ -516,18 +626,55 @@ def test_fixed_meetings_from_an_edited_schedule(matcher, needs, tmp_path, event)
 
 # --------------------------------------------------------------------------- end to end (real encoder)
 
+
 @pytest.mark.slow
 def test_cli_event_end_to_end(tmp_path, monkeypatch, capsys):
     from semantic_match.cli import main
 
     index = tmp_path / "index"
-    assert main(["index", str(DATA / "catalog_lampung.csv"), "--out", str(index), "--id-col", "product_id",
-                 "--text-col", "name", "--text-col", "description", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "index",
+                str(DATA / "catalog_lampung.csv"),
+                "--out",
+                str(index),
+                "--id-col",
+                "product_id",
+                "--text-col",
+                "name",
+                "--text-col",
+                "description",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     out = tmp_path / "event"
-    argv = ["event", str(DATA / "needs_lampung.csv"), str(index), "--buyer-col", "buyer",
-            "--need-text-col", "need", "--need-text-col", "spec", "--buyers", str(DATA / "event_buyers.csv"),
-            "--suppliers", str(DATA / "event_suppliers.csv"), "--rules", str(DATA / "event_rules.csv"),
-            "--slots", "09:00-12:00/20", "--tables", "12", "--out", str(out), "--no-progress"]
+    argv = [
+        "event",
+        str(DATA / "needs_lampung.csv"),
+        str(index),
+        "--buyer-col",
+        "buyer",
+        "--need-text-col",
+        "need",
+        "--need-text-col",
+        "spec",
+        "--buyers",
+        str(DATA / "event_buyers.csv"),
+        "--suppliers",
+        str(DATA / "event_suppliers.csv"),
+        "--rules",
+        str(DATA / "event_rules.csv"),
+        "--slots",
+        "09:00-12:00/20",
+        "--tables",
+        "12",
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
     assert _cli(monkeypatch, argv) == 0
     printed = capsys.readouterr().out
     assert "needs: 82 from 19 buyers" in printed and "gap" in printed
@@ -541,10 +688,19 @@ def test_cli_event_end_to_end(tmp_path, monkeypatch, capsys):
     av_s = {i: parse_availability(a, grid) for i, a in zip(s["supplier_id"], s["available"]) if a}
     rules = pd.read_csv(DATA / "event_rules.csv")
     problems = validate_schedule(
-        meetings, slots=slots, tables=12, buyer_availability=av_b, supplier_availability=av_s,
+        meetings,
+        slots=slots,
+        tables=12,
+        buyer_availability=av_b,
+        supplier_availability=av_s,
         must_meet=[("B08", "S001"), ("B06", "S041"), ("B14", "S020")],
-        do_not_meet=list(zip(rules.loc[rules["rule"] == "do_not_meet", "buyer"],
-                             rules.loc[rules["rule"] == "do_not_meet", "supplier"])))
+        do_not_meet=list(
+            zip(
+                rules.loc[rules["rule"] == "do_not_meet", "buyer"],
+                rules.loc[rules["rule"] == "do_not_meet", "supplier"],
+            )
+        ),
+    )
     assert problems == []
     assert len(meetings) > 50
     # The tapis buyer meets tapis suppliers; explanations name needs and products.
@@ -561,6 +717,7 @@ def test_cli_event_end_to_end(tmp_path, monkeypatch, capsys):
 
 
 # --------------------------------------------------------------------------- renamed keywords
+
 
 def _warns_here(record, old: str, new: str) -> None:
     """One DeprecationWarning naming both names, pointing at the caller's line in this file."""
@@ -592,8 +749,15 @@ def test_must_and_dnm_are_deprecated_names(event):
     from semantic_match.events.inputs import check_required
     from semantic_match.events.schedule import schedule_candidates
 
-    common = dict(fixed=pd.DataFrame({"buyer_id": [], "supplier_id": []}), buyers=event.buyers,
-                  suppliers=event.suppliers, n_slots=4, n_tables=5, max_per_buyer=None, max_per_supplier=None)
+    common = dict(
+        fixed=pd.DataFrame({"buyer_id": [], "supplier_id": []}),
+        buyers=event.buyers,
+        suppliers=event.suppliers,
+        n_slots=4,
+        n_tables=5,
+        max_per_buyer=None,
+        max_per_supplier=None,
+    )
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
         with pytest.raises(InputError, match=r"\('B01', 'S001'\)\] are both must-meet and do-not-meet"):
@@ -603,11 +767,19 @@ def test_must_and_dnm_are_deprecated_names(event):
         check_required(must_meet=[("B03", "S900")], dnm=[("B01", "S001")], **common)
 
     offered = event.pair_scores.loc[event.pair_scores["candidate"], ["buyer_id", "supplier_id", "score"]]
-    offered = pd.concat([offered, pd.DataFrame({"buyer_id": ["B03"], "supplier_id": ["S900"], "score": [0.0]})],
-                        ignore_index=True)
-    args = dict(labels=[s.label for s in event.slots], table_labels=event.tables, buyers=event.buyers,
-                suppliers=event.suppliers, fixed=pd.DataFrame({"buyer_id": [], "supplier_id": [], "slot": []}),
-                max_per_buyer=None, max_per_supplier=None, time_limit=30)
+    offered = pd.concat(
+        [offered, pd.DataFrame({"buyer_id": ["B03"], "supplier_id": ["S900"], "score": [0.0]})], ignore_index=True
+    )
+    args = dict(
+        labels=[s.label for s in event.slots],
+        table_labels=event.tables,
+        buyers=event.buyers,
+        suppliers=event.suppliers,
+        fixed=pd.DataFrame({"buyer_id": [], "supplier_id": [], "slot": []}),
+        max_per_buyer=None,
+        max_per_supplier=None,
+        time_limit=30,
+    )
     new = schedule_candidates(offered, must_meet=[("B03", "S900")], do_not_meet=[("B01", "S001")], **args)
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
@@ -639,12 +811,19 @@ def test_restart_never_touches_files_outside_its_parts(tmp_path):
     work = tmp_path / "parts"
     work.mkdir()
     (work / "notes.txt").write_text("mine too")
-    (work / PROGRESS_FILE).write_text(json.dumps({"format": "x", "chunks": {
-        "0": {"file": "../precious.txt", "rows": 1, "sha256": "0"}}}))
-    m = Matcher.from_catalog(pd.read_csv(DATA / "catalog_lampung.csv", dtype={"product_id": str}),
-                             id_col="product_id", text_cols=["name"], encoder=HashEncoder(), show_progress=False)
-    needs = load_catalog(pd.DataFrame({"id": ["a", "b"], "need": ["kopi", "tapis"]}), id_col="id",
-                         text_cols=["need"], what="needs")
+    (work / PROGRESS_FILE).write_text(
+        json.dumps({"format": "x", "chunks": {"0": {"file": "../precious.txt", "rows": 1, "sha256": "0"}}})
+    )
+    m = Matcher.from_catalog(
+        pd.read_csv(DATA / "catalog_lampung.csv", dtype={"product_id": str}),
+        id_col="product_id",
+        text_cols=["name"],
+        encoder=HashEncoder(),
+        show_progress=False,
+    )
+    needs = load_catalog(
+        pd.DataFrame({"id": ["a", "b"], "need": ["kopi", "tapis"]}), id_col="id", text_cols=["need"], what="needs"
+    )
     match_in_chunks(m, needs, k=2, work_dir=work, restart=True)
     assert victim.read_text() == "keep me" and (work / "notes.txt").read_text() == "mine too"
 
@@ -677,16 +856,28 @@ def test_a_damaged_resume_part_is_matched_again(tmp_path, damage):
     from semantic_match.events.matching import match_in_chunks
     from semantic_match.io.catalog import load_catalog
 
-    m = Matcher.from_catalog(pd.read_csv(DATA / "catalog_lampung.csv", dtype={"product_id": str}),
-                             id_col="product_id", text_cols=["name"], encoder=HashEncoder(), show_progress=False)
-    needs = load_catalog(pd.DataFrame({"id": ["a", "b", "c", "d", "e", "f"],
-                                       "need": ["kopi", "tapis", "mesin perontok", "keripik", "pompa air",
-                                                "tas seminar"]}),
-                         id_col="id", text_cols=["need"], what="needs")
+    m = Matcher.from_catalog(
+        pd.read_csv(DATA / "catalog_lampung.csv", dtype={"product_id": str}),
+        id_col="product_id",
+        text_cols=["name"],
+        encoder=HashEncoder(),
+        show_progress=False,
+    )
+    needs = load_catalog(
+        pd.DataFrame(
+            {
+                "id": ["a", "b", "c", "d", "e", "f"],
+                "need": ["kopi", "tapis", "mesin perontok", "keripik", "pompa air", "tas seminar"],
+            }
+        ),
+        id_col="id",
+        text_cols=["need"],
+        what="needs",
+    )
     work = tmp_path / "parts"
     whole, _ = match_in_chunks(m, needs, k=3, chunk_size=2, work_dir=work)
     part = work / "part-00001.parquet"
-    if damage == "another_chunks_part":      # a valid table, of the wrong chunk
+    if damage == "another_chunks_part":  # a valid table, of the wrong chunk
         part.write_bytes((work / "part-00002.parquet").read_bytes())
     elif damage == "flipped_byte":
         data = bytearray(part.read_bytes())
@@ -703,6 +894,7 @@ def test_a_damaged_resume_part_is_matched_again(tmp_path, damage):
 
 
 # --------------------------------------------------------------------------- repeated party ids
+
 
 @pytest.mark.parametrize("ids", [["B01", "B02", "B01"], ["B01", "B02", " B01 "], ["B01", "B02", "B01\t"]])
 def test_a_buyers_file_repeating_an_id_is_refused(tmp_path, ids):

@@ -1,4 +1,5 @@
 """The events wing's layout: stages that never call back, public names across modules, light imports."""
+
 from __future__ import annotations
 
 import ast
@@ -15,8 +16,24 @@ MODULES = sorted(WING.rglob("*.py"))
 
 # Each module may import only those listed before it (imports needed by type hints alone excepted):
 # the shared helpers, the inputs' parts, the scheduler, then the stages in pipeline order.
-ORDER = ["values", "compat", "slots", "parties", "scheduling", "inputs", "matching", "pairs", "candidates",
-         "schedule", "summary", "charts", "workbook", "report", "exports", "event"]
+ORDER = [
+    "values",
+    "compat",
+    "slots",
+    "parties",
+    "scheduling",
+    "inputs",
+    "matching",
+    "pairs",
+    "candidates",
+    "schedule",
+    "summary",
+    "charts",
+    "workbook",
+    "report",
+    "exports",
+    "event",
+]
 
 
 def _name(path: Path) -> str:
@@ -49,8 +66,10 @@ def test_stages_import_only_what_comes_before_them(path):
 
 
 def test_importing_the_wing_leaves_scipy_optimize_unloaded():
-    code = ("import sys, semantic_match, semantic_match.events.event, semantic_match.events.exports, "
-            "semantic_match.events.scheduling; from semantic_match import run_event, schedule_meetings; "
-            "print(sorted(m for m in ('scipy.optimize', 'openpyxl', 'matplotlib') if m in sys.modules))")
+    code = (
+        "import sys, semantic_match, semantic_match.events.event, semantic_match.events.exports, "
+        "semantic_match.events.scheduling; from semantic_match import run_event, schedule_meetings; "
+        "print(sorted(m for m in ('scipy.optimize', 'openpyxl', 'matplotlib') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -58,8 +58,11 @@ def test_utf8_bom_is_accepted(tmp_path):
 
 
 def test_missing_column_names_columns_and_fix(small_catalog):
-    with pytest.raises(CatalogError, match=r"missing text column 'deskripsi_produk'; columns are "
-                                           r"\['kode', 'nama'.*pass text_cols"):
+    with pytest.raises(
+        CatalogError,
+        match=r"missing text column 'deskripsi_produk'; columns are "
+        r"\['kode', 'nama'.*pass text_cols",
+    ):
         load_catalog(small_catalog, id_col="kode", text_cols=["deskripsi_produk"])
     with pytest.raises(CatalogError, match=r"missing id column 'id'.*--id-col"):
         load_catalog(small_catalog, id_col="id", text_cols=["nama"])

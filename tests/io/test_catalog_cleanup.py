@@ -1,5 +1,6 @@
 """load_catalog cleans what readers hand over: decimal commas, control and zero-width characters,
 list-valued cells, ids equal after clean-up, and overlong texts (issue 10, failures 5, 6 and 8)."""
+
 from __future__ import annotations
 
 import logging
@@ -19,6 +20,7 @@ TABLES = ROOT / "tests" / "fixtures" / "tables"
 
 # --- decimal commas ---------------------------------------------------------------------------
 
+
 def test_semicolon_file_mixing_80_and_78_5_keeps_every_row_for_tkdn_at_least_40():
     cat = load_catalog(TABLES / "katalog_excel_id.csv", id_col="kode", text_cols=["nama", "deskripsi"])
     assert cat.items["tkdn"].tolist() == [80.0, 78.5, 90.0, 65.25, 40.0, 22.5]
@@ -34,24 +36,30 @@ def test_excel_column_mixing_number_and_text_cells_with_decimal_commas():
     assert cat.items["tkdn"].tolist() == [80.0, 78.5, 90.0, 65.25]
 
 
-@pytest.mark.parametrize("values, expected", [
-    (["80", "78,5", None, "  "], [80.0, 78.5, np.nan, np.nan]),
-    ([80, "78,5", 12.5], [80.0, 78.5, 12.5]),
-    (["-1,5", "+2", "0,75"], [-1.5, 2.0, 0.75]),
-])
+@pytest.mark.parametrize(
+    "values, expected",
+    [
+        (["80", "78,5", None, "  "], [80.0, 78.5, np.nan, np.nan]),
+        ([80, "78,5", 12.5], [80.0, 78.5, 12.5]),
+        (["-1,5", "+2", "0,75"], [-1.5, 2.0, 0.75]),
+    ],
+)
 def test_decimal_comma_columns_become_numbers(values, expected):
     np.testing.assert_array_equal(decimal_comma_floats(pd.Series(values, dtype=object)).to_numpy(), expected)
 
 
-@pytest.mark.parametrize("values", [
-    ["80", "90"],                 # no decimal comma: nothing to fix
-    ["80", "78,5", "n/a"],        # half numbers: stays text, never half-read
-    ["1.250.000", "2,5"],         # thousands dots
-    ["1,250", "2,5"],             # three digits after the comma: 1.25 or 1250?
-    ["007", "1,5"],               # a code with a leading zero
-    ["78.5", "78,5"],             # dot and comma decimals mixed
-    [True, "1,5"],
-])
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["80", "90"],  # no decimal comma: nothing to fix
+        ["80", "78,5", "n/a"],  # half numbers: stays text, never half-read
+        ["1.250.000", "2,5"],  # thousands dots
+        ["1,250", "2,5"],  # three digits after the comma: 1.25 or 1250?
+        ["007", "1,5"],  # a code with a leading zero
+        ["78.5", "78,5"],  # dot and comma decimals mixed
+        [True, "1,5"],
+    ],
+)
 def test_other_columns_stay_as_they_are(values):
     assert decimal_comma_floats(pd.Series(values, dtype=object)) is None
 
@@ -76,6 +84,7 @@ def test_numeric_looking_text_column_from_csv_stays_text(tmp_path):
 
 
 # --- control and zero-width characters ----------------------------------------------------------
+
 
 def test_control_characters_are_removed_from_text_cells_at_load(small_catalog):
     small_catalog.loc[0, "nama"] = "Seminar\x00 kit\x07 tapis\x1b\r\nLampung\x85x\x9b"
@@ -107,6 +116,7 @@ def test_zero_width_characters_inside_words_are_dropped(small_catalog):
 
 # --- list-valued text columns -------------------------------------------------------------------
 
+
 def test_list_valued_parquet_text_column_is_refused_with_the_fix(tmp_path):
     frame = pd.DataFrame({"kode": ["P1", "P2"], "nama": [["kopi", "tapis"], ["map"]], "harga": [1, 2]})
     frame.to_parquet(tmp_path / "k.parquet")
@@ -131,18 +141,25 @@ def test_dict_valued_text_column_from_a_dataframe_is_refused():
 
 # --- ids equal after clean-up -------------------------------------------------------------------
 
-@pytest.mark.parametrize("ids", [
-    ["A", "B", "A "],
-    [1, "2", "1"],                # an Excel column mixing number 1 and text "1"
-    [1.0, 2, "1"],
-    ["A", "B", "A\u200b"],        # zero-width space: looks the same
-    ["A", "B", "\x00A"],
-    ["A", "B", "A\t"],
-])
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        ["A", "B", "A "],
+        [1, "2", "1"],  # an Excel column mixing number 1 and text "1"
+        [1.0, 2, "1"],
+        ["A", "B", "A\u200b"],  # zero-width space: looks the same
+        ["A", "B", "\x00A"],
+        ["A", "B", "A\t"],
+    ],
+)
 def test_ids_that_differ_only_after_clean_up_are_duplicates(ids):
     frame = pd.DataFrame({"kode": pd.Series(ids, dtype=object), "nama": ["Tas", "Map", "Kopi"]})
-    with pytest.raises(CatalogError, match=r"1 duplicate ids in column 'kode': '1' \(row 0, row 2|"
-                                           r"1 duplicate ids in column 'kode': 'A' \(row 0, row 2"):
+    with pytest.raises(
+        CatalogError,
+        match=r"1 duplicate ids in column 'kode': '1' \(row 0, row 2|"
+        r"1 duplicate ids in column 'kode': 'A' \(row 0, row 2",
+    ):
         load_catalog(frame, id_col="kode", text_cols=["nama"])
 
 
@@ -171,6 +188,7 @@ def test_duplicate_lines_in_a_csv_with_multiline_cells_are_physical_lines(tmp_pa
 
 
 # --- the text cap ------------------------------------------------------------------------------
+
 
 def test_long_texts_are_cut_counted_and_logged(small_catalog, caplog):
     small_catalog.loc[1, "deskripsi"] = "kulit sintetis " * 400  # 6,000 characters

@@ -1,4 +1,5 @@
 """Safe writes: a failure mid-write never leaves a half-written file, nor loses the previous one."""
+
 from __future__ import annotations
 
 import os
@@ -47,7 +48,7 @@ def test_atomic_write_replaces_the_file_whole_with_the_usual_permissions(tmp_pat
     finally:
         os.umask(umask)
     assert target.read_text() == "new"
-    assert stat.S_IMODE(target.stat().st_mode) == 0o644   # mkstemp's 0600 is not kept
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644  # mkstemp's 0600 is not kept
 
 
 def test_replace_folder_keeps_the_old_folder_until_the_new_one_is_in_place(tmp_path, monkeypatch):
@@ -71,8 +72,11 @@ def test_replace_folder_keeps_the_old_folder_until_the_new_one_is_in_place(tmp_p
     with pytest.raises(Boom):
         replace_folder(new, target)
     monkeypatch.undo()
-    survivors = [p for p in tmp_path.iterdir() if (p / "weights.bin").is_file()
-                 and (p / "weights.bin").read_text() == "old weights"]
+    survivors = [
+        p
+        for p in tmp_path.iterdir()
+        if (p / "weights.bin").is_file() and (p / "weights.bin").read_text() == "old weights"
+    ]
     assert survivors, "the previous folder was deleted before the new one was in place"
     replace_folder(new, target)
     assert (target / "weights.bin").read_text() == "new weights"

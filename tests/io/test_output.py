@@ -1,4 +1,5 @@
 """Exports reach people's spreadsheets as text: no formulas, no broken workbooks."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -6,8 +7,16 @@ import pytest
 
 from semantic_match.io.output import format_table, write_table
 
-HOSTILE = ['=HYPERLINK("http://evil.example","Dinas")', "+62 812", "-SUM(A1:A9)", "@cmd", "\tx", "\rx",
-           "ok \x00\x07 bell", "biasa"]
+HOSTILE = [
+    '=HYPERLINK("http://evil.example","Dinas")',
+    "+62 812",
+    "-SUM(A1:A9)",
+    "@cmd",
+    "\tx",
+    "\rx",
+    "ok \x00\x07 bell",
+    "biasa",
+]
 
 
 def test_xlsx_cells_are_text_never_formulas(tmp_path):

@@ -20,6 +20,7 @@ load_catalog's job, checked by the last property: a catalogue loaded from the
 CSV equals the frame with the documented clean-up of control characters
 (semantic_match.io.cells) applied to its text cells.
 """
+
 from __future__ import annotations
 
 import csv
@@ -33,14 +34,79 @@ from hypothesis import strategies as st
 from semantic_match import load_catalog, read_table
 
 # pandas' default missing-value markers (read_csv's na_values), matched exactly.
-PANDAS_NA = {"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
-             "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"}
+PANDAS_NA = {
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "None",
+    "n/a",
+    "nan",
+    "null",
+}
 
 HOSTILE_PIECES = [
-    '"', "'", '""', ",", ";", "\t", "|", "\r", "\n", "\r\n", " ", "  ", "=", "+", "-", "@",
-    '=HYPERLINK("http://evil.example","x")', "=1+1", "+62 812", "-5", "@cmd", "\u200b", "\u200d", "\ufeff",
-    "\u00ad", "\u00a0", "\u2028", "\x00", "\x07", "\x1b", "\x7f", "\x85", "\x9b", "é", "Ｔａｐｉｓ", "😀", "שלום",
-    "Kopi", "tapis", "1", "78,5", "1.250.000", "0", "NA", "null", "#", "_x0041_", "\\", "&amp;", "<b>",
+    '"',
+    "'",
+    '""',
+    ",",
+    ";",
+    "\t",
+    "|",
+    "\r",
+    "\n",
+    "\r\n",
+    " ",
+    "  ",
+    "=",
+    "+",
+    "-",
+    "@",
+    '=HYPERLINK("http://evil.example","x")',
+    "=1+1",
+    "+62 812",
+    "-5",
+    "@cmd",
+    "\u200b",
+    "\u200d",
+    "\ufeff",
+    "\u00ad",
+    "\u00a0",
+    "\u2028",
+    "\x00",
+    "\x07",
+    "\x1b",
+    "\x7f",
+    "\x85",
+    "\x9b",
+    "é",
+    "Ｔａｐｉｓ",
+    "😀",
+    "שלום",
+    "Kopi",
+    "tapis",
+    "1",
+    "78,5",
+    "1.250.000",
+    "0",
+    "NA",
+    "null",
+    "#",
+    "_x0041_",
+    "\\",
+    "&amp;",
+    "<b>",
 ]
 # Characters that XML 1.0 (hence xlsx) cannot hold; files with surrogates cannot be written at all.
 _NOT_XML = {chr(c) for c in range(32) if chr(c) not in "\t\n\r"} | {"\ufffe", "\uffff"}
@@ -49,8 +115,7 @@ _NOT_XML = {chr(c) for c in range(32) if chr(c) not in "\t\n\r"} | {"\ufffe", "\
 def _text(xml_safe: bool) -> st.SearchStrategy[str]:
     excluded = ["Cs"]
     pieces = [p for p in HOSTILE_PIECES if not (xml_safe and set(p) & _NOT_XML)]
-    chars = st.characters(blacklist_categories=excluded,
-                          blacklist_characters="".join(_NOT_XML) if xml_safe else "")
+    chars = st.characters(blacklist_categories=excluded, blacklist_characters="".join(_NOT_XML) if xml_safe else "")
     return st.one_of(
         st.text(chars, max_size=30),
         st.lists(st.sampled_from(pieces), max_size=12).map("".join),
@@ -63,13 +128,15 @@ def _text(xml_safe: bool) -> st.SearchStrategy[str]:
 def frames(draw, xml_safe: bool = False) -> pd.DataFrame:
     n = draw(st.integers(min_value=1, max_value=6))
     text = st.one_of(st.none(), _text(xml_safe))
-    return pd.DataFrame({
-        "kode": [f"K{i}" for i in range(n)],
-        "nama": pd.Series(draw(st.lists(text, min_size=n, max_size=n)), dtype=object),
-        "catatan": pd.Series(draw(st.lists(text, min_size=n, max_size=n)), dtype=object),
-        "harga": draw(st.lists(st.integers(-10**12, 10**12), min_size=n, max_size=n)),
-        "tkdn": draw(st.lists(st.floats(-1e9, 1e9) | st.just(math.nan), min_size=n, max_size=n)),
-    })
+    return pd.DataFrame(
+        {
+            "kode": [f"K{i}" for i in range(n)],
+            "nama": pd.Series(draw(st.lists(text, min_size=n, max_size=n)), dtype=object),
+            "catatan": pd.Series(draw(st.lists(text, min_size=n, max_size=n)), dtype=object),
+            "harga": draw(st.lists(st.integers(-(10**12), 10**12), min_size=n, max_size=n)),
+            "tkdn": draw(st.lists(st.floats(-1e9, 1e9) | st.just(math.nan), min_size=n, max_size=n)),
+        }
+    )
 
 
 TEXT = ["kode", "nama", "catatan"]
@@ -126,8 +193,9 @@ def _check(frame: pd.DataFrame, back: pd.DataFrame, fmt: str) -> None:
         assert (math.isnan(a) and math.isnan(b)) or a == b or (fmt == "xlsx" and math.isclose(a, b, rel_tol=1e-15))
 
 
-_SETTINGS = settings(max_examples=60, deadline=None,
-                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+_SETTINGS = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 
 
 @pytest.mark.parametrize("sep", [",", ";"])
@@ -163,8 +231,9 @@ def test_parquet_round_trip(tmp_path, frame):
     _check(frame, read_table(path), "parquet")
 
 
-@settings(max_examples=50, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(frame=frames())
 def test_load_catalog_from_csv_equals_the_frame_after_control_character_clean_up(tmp_path, frame):
     from semantic_match.io.cells import clean_text_cell

@@ -4,6 +4,7 @@ Each test of a refusal names the line numbers the message must carry; the files
 of tests/fixtures/tables were written by pandas, openpyxl or as Excel writes them
 (see make_tables.py there).
 """
+
 from __future__ import annotations
 
 import sys
@@ -28,6 +29,7 @@ def _write(tmp_path, text: str, name: str = "t.csv", encoding: str = "utf-8"):
 
 
 # --- files written by other tools -------------------------------------------------------------
+
 
 def test_pandas_needs_with_tabs_and_line_breaks_in_quoted_cells():
     # Failure 1 of issue 10: the old sniffer chose tab ("Expected 2 fields in line 4, saw 3").
@@ -59,8 +61,9 @@ def test_xlsx_written_by_openpyxl_keeps_text_cells():
 @pytest.mark.parametrize("sep", [",", ";", "\t", "|"])
 def test_delimiter_is_taken_from_the_header_not_from_quoted_content(tmp_path, sep):
     others = "".join(d for d in ",;\t|" if d != sep)
-    frame = pd.DataFrame({"kode": ["1", "2", "3"], "nama": [f"a{others}b", f'"q"{others}\n{others}', "c"],
-                          "harga": [1, 2, 3]})
+    frame = pd.DataFrame(
+        {"kode": ["1", "2", "3"], "nama": [f"a{others}b", f'"q"{others}\n{others}', "c"], "harga": [1, 2, 3]}
+    )
     path = tmp_path / "t.csv"
     frame.to_csv(path, index=False, sep=sep)
     pd.testing.assert_frame_equal(read_table(path, dtype={"kode": str}), frame, check_dtype=False)
@@ -105,13 +108,17 @@ def test_sniff_reports_the_layout():
 
 # --- refusals -------------------------------------------------------------------------------
 
+
 def test_rows_with_the_wrong_number_of_fields_are_refused_with_their_lines(tmp_path):
     # Today pandas pads a short row with NaN (the description lands in the price) and
     # errors on a long one; neither may pass silently.
-    path = _write(tmp_path, "kode,nama,deskripsi,harga,tkdn\n"
-                            "P01,Seminar kit tapis,Paket tas,85000,80\n"
-                            'P02,"Tas seminar, tapis,Kulit sintetis",150000,65\n'
-                            "P03,Kopi,Kopi Lampung, bubuk,45000,90\n")
+    path = _write(
+        tmp_path,
+        "kode,nama,deskripsi,harga,tkdn\n"
+        "P01,Seminar kit tapis,Paket tas,85000,80\n"
+        'P02,"Tas seminar, tapis,Kulit sintetis",150000,65\n'
+        "P03,Kopi,Kopi Lampung, bubuk,45000,90\n",
+    )
     with pytest.raises(InputError) as err:
         read_table(path)
     msg = str(err.value)
@@ -122,34 +129,44 @@ def test_rows_with_the_wrong_number_of_fields_are_refused_with_their_lines(tmp_p
 
 
 def test_unbalanced_quote_running_to_the_end_of_the_file(tmp_path):
-    path = _write(tmp_path, "kode,nama,harga\nP01,Tas,1\nP02,\"Map tapis,2\nP03,Kopi,3\n")
-    with pytest.raises(InputError, match=r"quote \(\"\) opened in the row starting on line 3 is never closed.*"
-                                         r"'P02,\"Map tapis,2'"):
+    path = _write(tmp_path, 'kode,nama,harga\nP01,Tas,1\nP02,"Map tapis,2\nP03,Kopi,3\n')
+    with pytest.raises(
+        InputError,
+        match=r"quote \(\"\) opened in the row starting on line 3 is never closed.*"
+        r"'P02,\"Map tapis,2'",
+    ):
         read_table(path)
 
 
 def test_unbalanced_quote_closed_later_by_a_stray_quote(tmp_path):
     path = _write(tmp_path, 'kode,nama,harga\nP01,Tas,1\nP02,"Map tapis,2\nP03,Kopi,3\nP04,Map "x",4\n')
-    with pytest.raises(InputError, match=r"unbalanced quote \(\"\) in the row starting on line 3 runs on to "
-                                         r"line 5"):
+    with pytest.raises(
+        InputError,
+        match=r"unbalanced quote \(\"\) in the row starting on line 3 runs on to "
+        r"line 5",
+    ):
         read_table(path)
 
 
 def test_unbalanced_quote_that_gives_the_right_field_count_is_still_refused(tmp_path):
     # The stray quote closes on the next row before a delimiter: the joined record has 5
     # fields, and P02 would get P03's price (45000) without a word.
-    path = _write(tmp_path, "kode,nama,deskripsi,harga,tkdn\n"
-                            "P01,Seminar kit tapis,Paket,85000,80\n"
-                            'P02,"Tas seminar tapis,Kulit sintetis,150000,65\n'
-                            'P03,Kopi robusta",Kopi Lampung,45000,90\n'
-                            "P04,Map,Map tapis,30000,75\n")
+    path = _write(
+        tmp_path,
+        "kode,nama,deskripsi,harga,tkdn\n"
+        "P01,Seminar kit tapis,Paket,85000,80\n"
+        'P02,"Tas seminar tapis,Kulit sintetis,150000,65\n'
+        'P03,Kopi robusta",Kopi Lampung,45000,90\n'
+        "P04,Map,Map tapis,30000,75\n",
+    )
     with pytest.raises(InputError, match=r"unbalanced quote \(\"\) on line 3 joins lines 3-4 into one row"):
         read_table(path)
 
 
 def test_genuine_multiline_cells_with_commas_are_not_mistaken_for_joined_rows(tmp_path):
-    frame = pd.DataFrame({"kode": ["P1", "P2"], "spec": ["Warna: merah, biru\nUkuran: 1, 2", "x"],
-                          "harga": [1000, 2000]})
+    frame = pd.DataFrame(
+        {"kode": ["P1", "P2"], "spec": ["Warna: merah, biru\nUkuran: 1, 2", "x"], "harga": [1000, 2000]}
+    )
     frame.to_csv(tmp_path / "t.csv", index=False)
     pd.testing.assert_frame_equal(read_table(tmp_path / "t.csv"), frame, check_dtype=False)
 
@@ -161,10 +178,13 @@ def test_every_row_one_field_longer_than_the_header_is_refused(tmp_path):
         read_table(path)
 
 
-@pytest.mark.parametrize("header, dups", [
-    ("kode,nama,harga,nama", r"'nama' in columns 2, 4"),
-    ("kode;nama ;nama;harga;harga", r"'nama' in columns 2, 3; 'harga' in columns 4, 5"),
-])
+@pytest.mark.parametrize(
+    "header, dups",
+    [
+        ("kode,nama,harga,nama", r"'nama' in columns 2, 4"),
+        ("kode;nama ;nama;harga;harga", r"'nama' in columns 2, 3; 'harga' in columns 4, 5"),
+    ],
+)
 def test_duplicate_csv_headers_are_refused_not_renamed(tmp_path, header, dups):
     sep = ";" if ";" in header else ","
     width = header.count(sep) + 1

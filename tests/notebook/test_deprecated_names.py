@@ -1,4 +1,5 @@
 """Old public names of the notebook wing still work, with a DeprecationWarning, and give the same result."""
+
 from __future__ import annotations
 
 import subprocess
@@ -17,16 +18,30 @@ from tests.support import HashEncoder
 
 @pytest.fixture
 def matches(small_catalog) -> pd.DataFrame:
-    cal = Calibration(coef=[0.0, 4.0, 4.0], intercept=-3.0, features=["dense", "char_cov", "term_cov"],
-                      threshold=0.5, encoder={"backend": "test-hash"})
-    m = Matcher.from_catalog(small_catalog, id_col="kode", text_cols=["nama", "deskripsi"],
-                             encoder=HashEncoder(), calibration=cal, show_progress=False)
+    cal = Calibration(
+        coef=[0.0, 4.0, 4.0],
+        intercept=-3.0,
+        features=["dense", "char_cov", "term_cov"],
+        threshold=0.5,
+        encoder={"backend": "test-hash"},
+    )
+    m = Matcher.from_catalog(
+        small_catalog,
+        id_col="kode",
+        text_cols=["nama", "deskripsi"],
+        encoder=HashEncoder(),
+        calibration=cal,
+        show_progress=False,
+    )
     return m.match(["tas seminar tapis", "laptop gaming"], k=2)
 
 
 def test_show_threshold_is_a_deprecated_alias_of_min_confidence(matches):
-    with pytest.warns(DeprecationWarning, match=r"show\(threshold=...\) is deprecated; use "
-                                                r"show\(min_confidence=...\)") as caught:
+    with pytest.warns(
+        DeprecationWarning,
+        match=r"show\(threshold=...\) is deprecated; use "
+        r"show\(min_confidence=...\)",
+    ) as caught:
         old = show(matches, threshold=0.999)
     # The warning points at the caller's line, not at the library.
     assert caught[0].filename == __file__
@@ -60,8 +75,14 @@ def test_plot_threshold_is_a_deprecated_alias_of_min_confidence():
     pytest.importorskip("matplotlib")
     from semantic_match.notebook.plots import needs_served, plot_needs_served, plot_score_distribution
 
-    matches = pd.DataFrame({"need_id": ["A", "A", "B", "B"], "rank": [1, 2, 1, 2],
-                            "confidence": [0.9, 0.8, 0.3, 0.2], "supplier": ["X", "Y", "Y", "X"]})
+    matches = pd.DataFrame(
+        {
+            "need_id": ["A", "A", "B", "B"],
+            "rank": [1, 2, 1, 2],
+            "confidence": [0.9, 0.8, 0.3, 0.2],
+            "supplier": ["X", "Y", "Y", "X"],
+        }
+    )
 
     def legend(fig) -> list[str]:
         return [t.get_text() for t in fig.axes[0].get_legend().get_texts()]

@@ -1,4 +1,5 @@
 """Rich display of results: HTML table with highlights and escaping, plain text, grouping."""
+
 from __future__ import annotations
 
 import re
@@ -18,14 +19,25 @@ from tests.support import HashEncoder
 
 def _calibration(threshold: float = 0.5) -> Calibration:
     # A confidence model for the test encoder, so results carry real confidences.
-    return Calibration(coef=[0.0, 4.0, 4.0], intercept=-3.0, features=["dense", "char_cov", "term_cov"],
-                       threshold=threshold, encoder={"backend": "test-hash"})
+    return Calibration(
+        coef=[0.0, 4.0, 4.0],
+        intercept=-3.0,
+        features=["dense", "char_cov", "term_cov"],
+        threshold=threshold,
+        encoder={"backend": "test-hash"},
+    )
 
 
 @pytest.fixture
 def matcher(small_catalog):
-    return Matcher.from_catalog(small_catalog, id_col="kode", text_cols=["nama", "deskripsi"],
-                                encoder=HashEncoder(), calibration=_calibration(), show_progress=False)
+    return Matcher.from_catalog(
+        small_catalog,
+        id_col="kode",
+        text_cols=["nama", "deskripsi"],
+        encoder=HashEncoder(),
+        calibration=_calibration(),
+        show_progress=False,
+    )
 
 
 def _marked(html: str) -> list[str]:
@@ -56,8 +68,9 @@ def test_html_escapes_everything_from_the_data(small_catalog):
     cat.loc[0, "deskripsi"] = 'Tas "premium" & map <img src=x onerror=alert(2)>'
     cat.loc[0, "supplier"] = "<b>Tapis</b> & Co"
     cat.loc[0, "region"] = "Metro'><script>"
-    m = Matcher.from_catalog(cat, id_col="kode", text_cols=["nama", "deskripsi"], encoder=HashEncoder(),
-                             show_progress=False)
+    m = Matcher.from_catalog(
+        cat, id_col="kode", text_cols=["nama", "deskripsi"], encoder=HashEncoder(), show_progress=False
+    )
     res = m.search("seminar kit", k=3)
     assert res["item_id"].iloc[0] == "P01"
     html = show(res, query="<i>seminar kit</i>", matcher=m)._repr_html_()
@@ -89,8 +102,13 @@ def test_metadata_is_formatted_in_rupiah_and_percent(matcher):
     assert format_rupiah(np.nan) == "–"
     assert format_percent(78.5) == "78,5%"
     assert key_columns(["kode", "nama", "penyedia", "wilayah", "harga", "tkdn"]) == {
-        "supplier": "penyedia", "region": "wilayah", "category": None, "price": "harga", "unit": None,
-        "tkdn": "tkdn"}
+        "supplier": "penyedia",
+        "region": "wilayah",
+        "category": None,
+        "price": "harga",
+        "unit": None,
+        "tkdn": "tkdn",
+    }
 
 
 def test_frame_is_the_same_dataframe(matcher):
@@ -116,8 +134,13 @@ def test_plain_text_is_readable(matcher):
 
 
 def test_match_output_is_grouped_by_need(matcher):
-    needs = pd.DataFrame({"id": ["N1", "N2"], "need": ["tas seminar tapis", "mesin perontok padi"],
-                          "buyer": ["Dinas Koperasi", "Dinas Pertanian"]})
+    needs = pd.DataFrame(
+        {
+            "id": ["N1", "N2"],
+            "need": ["tas seminar tapis", "mesin perontok padi"],
+            "buyer": ["Dinas Koperasi", "Dinas Pertanian"],
+        }
+    )
     matches = matcher.match(needs, id_col="id", text_cols="need", k=2, keep_cols=["buyer"])
     view = show(matches, matcher=matcher)
     html = view.to_html()
@@ -152,11 +175,17 @@ def test_empty_results_and_bad_input(matcher):
     assert "(no results)" in show(res.iloc[:0]).to_text()
     with pytest.raises(InputError, match="takes the DataFrame"):
         show(["P01"])
-    with pytest.raises(InputError, match=r"the result frame is missing column 'rank'; columns are .*; show\(\) "
-                                         r"takes the DataFrame returned by Matcher.search\(\)"):
+    with pytest.raises(
+        InputError,
+        match=r"the result frame is missing column 'rank'; columns are .*; show\(\) "
+        r"takes the DataFrame returned by Matcher.search\(\)",
+    ):
         show(res.drop(columns=["rank"]))
-    with pytest.raises(InputError, match=r"the result frame is missing column 'wilayah'; columns are .*; columns= "
-                                         r"may name only columns of the results"):
+    with pytest.raises(
+        InputError,
+        match=r"the result frame is missing column 'wilayah'; columns are .*; columns= "
+        r"may name only columns of the results",
+    ):
         show(res, columns=["wilayah"])
     with pytest.raises(InputError, match=r"is missing column 'judul'.*text_cols= may name only columns"):
         show(res, text_cols=["judul"])

@@ -1,4 +1,5 @@
 """explain_match: scores agree with search(), terms, alternatives, errors."""
+
 from __future__ import annotations
 
 import math
@@ -13,18 +14,31 @@ from tests.support import DATA, HashEncoder
 
 
 def _calibration() -> Calibration:
-    return Calibration(coef=[0.0, 4.0, 4.0], intercept=-3.0, features=["dense", "char_cov", "term_cov"],
-                       threshold=0.5, encoder={"backend": "test-hash"})
+    return Calibration(
+        coef=[0.0, 4.0, 4.0],
+        intercept=-3.0,
+        features=["dense", "char_cov", "term_cov"],
+        threshold=0.5,
+        encoder={"backend": "test-hash"},
+    )
 
 
 @pytest.fixture
 def matcher(small_catalog):
-    return Matcher.from_catalog(small_catalog, id_col="kode", text_cols=["nama", "deskripsi"],
-                                encoder=HashEncoder(), calibration=_calibration(), show_progress=False)
+    return Matcher.from_catalog(
+        small_catalog,
+        id_col="kode",
+        text_cols=["nama", "deskripsi"],
+        encoder=HashEncoder(),
+        calibration=_calibration(),
+        show_progress=False,
+    )
 
 
-@pytest.mark.parametrize("query, item_id", [("tas seminar tapis kulit", "P02"), ("tas seminar tapis kulit", "P05"),
-                                            ("mesin perontok padi", "P08")])
+@pytest.mark.parametrize(
+    "query, item_id",
+    [("tas seminar tapis kulit", "P02"), ("tas seminar tapis kulit", "P05"), ("mesin perontok padi", "P08")],
+)
 def test_scores_equal_those_of_search(matcher, query, item_id):
     ex = explain_match(matcher, query, item_id)
     assert isinstance(ex, Explanation)
@@ -48,8 +62,14 @@ def test_rank_and_scores_under_filters_and_rrf(small_catalog):
     real = matcher_module.default_calibration
     matcher_module.default_calibration = lambda ident=None: None  # a matcher without calibration
     try:
-        m = Matcher.from_catalog(small_catalog, id_col="kode", text_cols=["nama", "deskripsi"],
-                                 encoder=HashEncoder(), fusion="rrf", show_progress=False)
+        m = Matcher.from_catalog(
+            small_catalog,
+            id_col="kode",
+            text_cols=["nama", "deskripsi"],
+            encoder=HashEncoder(),
+            fusion="rrf",
+            show_progress=False,
+        )
     finally:
         matcher_module.default_calibration = real
     filters = {"harga": {"<=": 200000}}
@@ -64,11 +84,13 @@ def test_rank_and_scores_under_filters_and_rrf(small_catalog):
 
 
 def test_shared_and_related_terms_on_a_hand_made_example():
-    cat = pd.DataFrame({
-        "kode": ["A1", "A2", "A3"],
-        "nama": ["Mesin Perontok Padi Diesel", "Kopi Robusta Bubuk", "Pompa Air Irigasi"],
-        "deskripsi": ["Power thresher 1 ton/jam", "Kopi Lampung Barat 250gr", "Pompa 3 inch bensin"],
-    })
+    cat = pd.DataFrame(
+        {
+            "kode": ["A1", "A2", "A3"],
+            "nama": ["Mesin Perontok Padi Diesel", "Kopi Robusta Bubuk", "Pompa Air Irigasi"],
+            "deskripsi": ["Power thresher 1 ton/jam", "Kopi Lampung Barat 250gr", "Pompa 3 inch bensin"],
+        }
+    )
     m = Matcher.from_catalog(cat, id_col="kode", text_cols=["nama", "deskripsi"], mode="lexical")
     ex = explain_match(m, "Mesin PERONTOKAN padi untuk gabah, kapasitas 1 ton/jam", "A1")
     assert ex.need_normalized == "mesin perontokan padi untuk gabah, kapasitas 1 ton/jam"
@@ -93,8 +115,11 @@ def test_alternatives_exclude_the_item_and_are_sorted(matcher):
 
 
 def test_unknown_item_id_names_it(matcher):
-    with pytest.raises(InputError, match=r"unknown item_id 'P9': no product in the catalogue \(8 items, id "
-                                         r"column 'kode'\) has it"):
+    with pytest.raises(
+        InputError,
+        match=r"unknown item_id 'P9': no product in the catalogue \(8 items, id "
+        r"column 'kode'\) has it",
+    ):
         explain_match(matcher, "tapis", "P9")
     with pytest.raises(InputError, match=r"unknown item_id 'P010'.*did you mean \['P01'"):
         explain_match(matcher, "tapis", "P010")
@@ -114,8 +139,9 @@ def test_html_and_text_renderings(matcher, small_catalog):
     assert text.startswith('Why P02 "Tas seminar tapis kulit sintetis" for the need "tas seminar tapis"')
     assert f"rank {ex.rank} of 8" in text and "shared terms: tas seminar tapis" in text
     assert "<" not in text
-    cat = small_catalog.assign(nama=small_catalog["nama"].where(small_catalog["kode"] != "P02",
-                                                                "<script>alert(1)</script> tas"))
+    cat = small_catalog.assign(
+        nama=small_catalog["nama"].where(small_catalog["kode"] != "P02", "<script>alert(1)</script> tas")
+    )
     m = Matcher.from_catalog(cat, id_col="kode", text_cols=["nama", "deskripsi"], mode="lexical")
     html = explain_match(m, "<b>tas</b>", "P02")._repr_html_()
     assert "<script" not in html and "&lt;script&gt;" in html and "<b>tas</b>" not in html
@@ -125,8 +151,13 @@ def test_html_and_text_renderings(matcher, small_catalog):
 def test_explain_and_show_with_the_real_encoder(e5_encoder):
     from semantic_match.notebook.view import show
 
-    m = Matcher.from_catalog(DATA / "catalog_lampung.csv", id_col="product_id",
-                             text_cols=["name", "description"], encoder=e5_encoder, show_progress=False)
+    m = Matcher.from_catalog(
+        DATA / "catalog_lampung.csv",
+        id_col="product_id",
+        text_cols=["name", "description"],
+        encoder=e5_encoder,
+        show_progress=False,
+    )
     need = "mesin perontok padi kapasitas 1 ton/jam"
     res = m.search(need, k=5)
     top = res.iloc[0]

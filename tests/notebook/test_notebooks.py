@@ -1,4 +1,5 @@
 """Every notebook in notebooks/ runs top to bottom with the real default encoder."""
+
 from pathlib import Path
 
 import pytest
@@ -28,8 +29,9 @@ def test_notebook_runs(path: Path):
     if "quality" in path.stem and not (SHARED / "prdect_id_products.csv").exists():
         pytest.skip("../shared/data is absent")
     nb = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
-                                     resources={"metadata": {"path": str(path.parent)}})
+    client = nbclient.NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
     client.execute()  # raises CellExecutionError on the first failing cell
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors

@@ -1,4 +1,5 @@
 """Matplotlib charts: returned figures hold the expected artists and counts."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,20 +17,31 @@ from tests.support import HashEncoder  # noqa: E402
 @pytest.fixture
 def matches() -> pd.DataFrame:
     """Three needs × two results, hand-made so the counts can be checked by hand."""
-    return pd.DataFrame({
-        "need_id": ["A", "A", "B", "B", "C", "C", "D", "D"],
-        "rank": [1, 2, 1, 2, 1, 2, 1, 2],
-        "confidence": [0.9, 0.8, 0.7, 0.3, 0.2, 0.6, 0.55, 0.1],
-        "supplier": ["Tapis Sekar", "UD Tani", "UD Tani", "Tapis Sekar", "Tapis Sekar", "Kopi WK",
-                     "Tapis Sekar", "UD Tani"],
-        "category": ["Tapis", "Mesin", "Mesin", "Tapis", "Tapis", "Kopi", "Tapis", "Mesin"],
-    })
+    return pd.DataFrame(
+        {
+            "need_id": ["A", "A", "B", "B", "C", "C", "D", "D"],
+            "rank": [1, 2, 1, 2, 1, 2, 1, 2],
+            "confidence": [0.9, 0.8, 0.7, 0.3, 0.2, 0.6, 0.55, 0.1],
+            "supplier": [
+                "Tapis Sekar",
+                "UD Tani",
+                "UD Tani",
+                "Tapis Sekar",
+                "Tapis Sekar",
+                "Kopi WK",
+                "Tapis Sekar",
+                "UD Tani",
+            ],
+            "category": ["Tapis", "Mesin", "Mesin", "Tapis", "Tapis", "Kopi", "Tapis", "Mesin"],
+        }
+    )
 
 
 @pytest.fixture
 def matcher(small_catalog):
-    return Matcher.from_catalog(small_catalog, id_col="kode", text_cols=["nama", "deskripsi"],
-                                encoder=HashEncoder(), show_progress=False)
+    return Matcher.from_catalog(
+        small_catalog, id_col="kode", text_cols=["nama", "deskripsi"], encoder=HashEncoder(), show_progress=False
+    )
 
 
 def _legend_texts(ax) -> list[str]:
@@ -75,8 +87,7 @@ def test_needs_served_counts(matches):
         "UD Tani": {"rank1": 1, "top_k_only": 1, "total": 2},
         "Kopi WK": {"rank1": 0, "top_k_only": 1, "total": 1},
     }
-    assert needs_served(matches, by="supplier")["total"].to_dict() == {"Tapis Sekar": 4, "UD Tani": 3,
-                                                                       "Kopi WK": 1}
+    assert needs_served(matches, by="supplier")["total"].to_dict() == {"Tapis Sekar": 4, "UD Tani": 3, "Kopi WK": 1}
 
 
 def test_plot_needs_served_bars_equal_hand_counts(matches):
@@ -121,8 +132,7 @@ def test_catalog_map_highlights_k_matches_and_the_need(matcher):
     # No category column in this catalogue: grey points, legend for catalogue, matches and need.
     assert _legend_texts(ax) == ["catalogue", "top 3 for the need", "need"]
     ax = plot_catalog_map(matcher, color_by="supplier").axes[0]
-    assert _legend_texts(ax) == ["Kopi WK (1)", "Kripik Bu Ani (1)", "Tapis Jaya (1)", "Tapis Sekar (2)",
-                                 "UD Tani (3)"]
+    assert _legend_texts(ax) == ["Kopi WK (1)", "Kripik Bu Ani (1)", "Tapis Jaya (1)", "Tapis Sekar (2)", "UD Tani (3)"]
 
 
 def test_catalog_map_for_lexical_matcher_and_numeric_colours(small_catalog):
@@ -143,8 +153,11 @@ def test_catalog_map_for_lexical_matcher_and_numeric_colours(small_catalog):
 def test_plots_leave_pyplot_alone(matches, matcher):
     import sys
 
-    figs = [plot_score_distribution(matches, min_confidence=0.5), plot_needs_served(matches),
-            plot_catalog_map(matcher, need="kopi", k=2)]
+    figs = [
+        plot_score_distribution(matches, min_confidence=0.5),
+        plot_needs_served(matches),
+        plot_catalog_map(matcher, need="kopi", k=2),
+    ]
     assert all(isinstance(f, Figure) for f in figs)
     if "matplotlib.pyplot" in sys.modules:
         import matplotlib.pyplot as plt

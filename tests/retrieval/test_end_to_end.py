@@ -1,4 +1,5 @@
 """The real default encoder on real text: the sample catalogue and the shared KBKI/RUP data."""
+
 import pandas as pd
 import pytest
 
@@ -10,8 +11,13 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def sample_matcher(e5_encoder):
-    return Matcher.from_catalog(DATA / "catalog_lampung.csv", id_col="product_id",
-                                text_cols=["name", "description"], encoder=e5_encoder, show_progress=False)
+    return Matcher.from_catalog(
+        DATA / "catalog_lampung.csv",
+        id_col="product_id",
+        text_cols=["name", "description"],
+        encoder=e5_encoder,
+        show_progress=False,
+    )
 
 
 def test_seminar_kit_tapis_on_top(sample_matcher):
@@ -29,8 +35,9 @@ def test_thresher_with_tkdn_filter(sample_matcher):
 
 
 def test_filters_on_real_catalogue_return_k(sample_matcher):
-    res = sample_matcher.search("kopi robusta bubuk", k=10, filters={"region": ["Lampung Barat", "Tanggamus"],
-                                                                    "price": {"<=": 100000}})
+    res = sample_matcher.search(
+        "kopi robusta bubuk", k=10, filters={"region": ["Lampung Barat", "Tanggamus"], "price": {"<=": 100000}}
+    )
     assert len(res) == 10
     assert set(res["region"]) <= {"Lampung Barat", "Tanggamus"} and (res["price"] <= 100000).all()
     assert res["category"].iloc[0] == "Kopi"
@@ -62,8 +69,10 @@ def kbki(shared_data):
 
 def test_kbki_commodities_for_real_rup_needs(kbki, e5_encoder):
     # ~1,000 commodities around agricultural machinery, stationery and food keep this fast.
-    subset = kbki[kbki["kode"].str[:3].isin(["445", "321", "239", "271"]) |
-                  kbki["judul"].str.contains("kopi|tapis|tas ", case=False)]
+    subset = kbki[
+        kbki["kode"].str[:3].isin(["445", "321", "239", "271"])
+        | kbki["judul"].str.contains("kopi|tapis|tas ", case=False)
+    ]
     m = Matcher.from_catalog(subset, id_col="kode", text_cols=["judul"], encoder=e5_encoder, show_progress=False)
     res = m.search("Power Thresher mesin perontok padi", k=5)
     assert res["judul"].str.contains("perontok", case=False).any()

@@ -19,9 +19,9 @@ from semantic_match.retrieval.evaluate import (
     paired_bootstrap,
 )
 
-QRELS = pd.DataFrame({"need_id": ["a", "a", "a", "b", "b", "c"],
-                      "item_id": ["x", "y", "z", "x", "w", "x"],
-                      "grade": [2, 1, 0, 1, 0, 0]})
+QRELS = pd.DataFrame(
+    {"need_id": ["a", "a", "a", "b", "b", "c"], "item_id": ["x", "y", "z", "x", "w", "x"], "grade": [2, 1, 0, 1, 0, 0]}
+)
 
 
 def run(rows):
@@ -172,12 +172,15 @@ def test_auroc_known_values():
 
 
 def test_no_match_auroc_uses_the_rank1_score_of_judged_needs():
-    qrels = pd.DataFrame({"need_id": ["a", "b", "c", "d"], "item_id": ["x", "x", "x", "x"],
-                          "grade": [2, 1, 0, 0]})
-    r = pd.DataFrame({"need_id": ["a", "a", "b", "c", "d", "d", "e"],
-                      "item_id": ["x", "y", "x", "z", "z", "w", "x"],
-                      "rank": [2, 1, 1, 1, 2, 1, 1],
-                      "confidence": [0.1, 0.9, 0.8, 0.3, 0.95, 0.2, 0.99]})
+    qrels = pd.DataFrame({"need_id": ["a", "b", "c", "d"], "item_id": ["x", "x", "x", "x"], "grade": [2, 1, 0, 0]})
+    r = pd.DataFrame(
+        {
+            "need_id": ["a", "a", "b", "c", "d", "d", "e"],
+            "item_id": ["x", "y", "x", "z", "z", "w", "x"],
+            "rank": [2, 1, 1, 1, 2, 1, 1],
+            "confidence": [0.1, 0.9, 0.8, 0.3, 0.95, 0.2, 0.99],
+        }
+    )
     res = no_match_auroc(qrels, r, n=200)
     # rank-1 confidence: a 0.9, b 0.8 (with relevant); c 0.3, d 0.2 (without); e is not judged.
     assert (res.auroc, res.positives, res.negatives) == (1.0, 2, 2)
@@ -186,6 +189,7 @@ def test_no_match_auroc_uses_the_rank1_score_of_judged_needs():
 
 
 # ---------------------------------------------------------------- frozen test split (issue 13)
+
 
 @pytest.mark.parametrize("set_name", ["kbki", "market"])
 def test_frozen_test_split_is_unchanged(set_name):
@@ -198,18 +202,21 @@ def test_frozen_test_split_is_unchanged(set_name):
 def test_check_frozen_catches_edits(tmp_path):
     import json
 
-    needs = pd.DataFrame({"eval_id": ["K1", "K2", "K3"], "item": ["kertas", "tinta", "map"],
-                          "split": ["dev", "test", "test"]})
-    qrels = pd.DataFrame({"need_id": ["K1", "K2", "K3", "K3"], "item_id": ["01", "02", "03", "04"],
-                          "grade": [1, 2, 0, 1]})
+    needs = pd.DataFrame(
+        {"eval_id": ["K1", "K2", "K3"], "item": ["kertas", "tinta", "map"], "split": ["dev", "test", "test"]}
+    )
+    qrels = pd.DataFrame(
+        {"need_id": ["K1", "K2", "K3", "K3"], "item_id": ["01", "02", "03", "04"], "grade": [1, 2, 0, 1]}
+    )
 
     def save(n, q):
         n.to_csv(tmp_path / "toy_needs.csv", index=False)
         q.to_csv(tmp_path / "toy_qrels.csv", index=False)
 
     save(needs, qrels)
-    rec = frozen_record(pd.read_csv(tmp_path / "toy_needs.csv", dtype=str),
-                        pd.read_csv(tmp_path / "toy_qrels.csv", dtype=str))
+    rec = frozen_record(
+        pd.read_csv(tmp_path / "toy_needs.csv", dtype=str), pd.read_csv(tmp_path / "toy_qrels.csv", dtype=str)
+    )
     assert rec["need_ids"] == ["K2", "K3"] and rec["judgments"] == 3 and rec["needs_with_relevant"] == 2
     (tmp_path / "frozen.json").write_text(json.dumps({"sets": {"toy": rec}}))
     assert check_frozen("toy", tmp_path)["needs"] == 2
@@ -249,19 +256,55 @@ def test_tuning_needs_refuses_the_test_split():
 def test_cli_evaluate_prints_intervals(tmp_path, capsys):
     from semantic_match.cli import main
 
-    cat = pd.DataFrame({"kode": ["P1", "P2", "P3", "P4"],
-                        "nama": ["kertas hvs a4 80 gram", "tinta printer hitam", "map dokumen plastik",
-                                 "kopi robusta bubuk"]})
-    needs = pd.DataFrame({"nid": ["n1", "n2", "n3"], "teks": ["kertas hvs", "tinta printer", "semen portland"],
-                          "split": ["test", "test", "test"]})
+    cat = pd.DataFrame(
+        {
+            "kode": ["P1", "P2", "P3", "P4"],
+            "nama": ["kertas hvs a4 80 gram", "tinta printer hitam", "map dokumen plastik", "kopi robusta bubuk"],
+        }
+    )
+    needs = pd.DataFrame(
+        {
+            "nid": ["n1", "n2", "n3"],
+            "teks": ["kertas hvs", "tinta printer", "semen portland"],
+            "split": ["test", "test", "test"],
+        }
+    )
     qrels = pd.DataFrame({"need_id": ["n1", "n2", "n3"], "item_id": ["P1", "P2", "P1"], "grade": [2, 2, 0]})
     for name, frame in (("cat", cat), ("needs", needs), ("qrels", qrels)):
         frame.to_csv(tmp_path / f"{name}.csv", index=False)
-    assert main(["index", str(tmp_path / "cat.csv"), "--out", str(tmp_path / "idx"), "--id-col", "kode",
-                 "--text-col", "nama", "--mode", "lexical", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "index",
+                str(tmp_path / "cat.csv"),
+                "--out",
+                str(tmp_path / "idx"),
+                "--id-col",
+                "kode",
+                "--text-col",
+                "nama",
+                "--mode",
+                "lexical",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
-    args = ["evaluate", str(tmp_path / "idx"), "--needs", str(tmp_path / "needs.csv"), "--qrels",
-            str(tmp_path / "qrels.csv"), "--id-col", "nid", "--text-col", "teks", "--split", "test"]
+    args = [
+        "evaluate",
+        str(tmp_path / "idx"),
+        "--needs",
+        str(tmp_path / "needs.csv"),
+        "--qrels",
+        str(tmp_path / "qrels.csv"),
+        "--id-col",
+        "nid",
+        "--text-col",
+        "teks",
+        "--split",
+        "test",
+    ]
     assert main(args) == 0
     assert "95% CI" not in capsys.readouterr().out
     assert main([*args, "--ci"]) == 0

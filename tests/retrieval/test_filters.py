@@ -8,15 +8,18 @@ from semantic_match import FilterError
 from semantic_match.retrieval.filters import build_mask, parse_filter, parse_filters
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("tkdn>=40", {"tkdn": {">=": 40}}),
-    ("harga <= 150000", {"harga": {"<=": 150000}}),
-    ("tkdn>25.5", {"tkdn": {">": 25.5}}),
-    ("region=Metro", {"region": {"==": "Metro"}}),
-    ("region=Metro,Pesawaran", {"region": {"in": ["Metro", "Pesawaran"]}}),
-    ("region!=Metro,Pesawaran", {"region": {"not in": ["Metro", "Pesawaran"]}}),
-    ("supplier==Tapis Sekar", {"supplier": {"==": "Tapis Sekar"}}),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("tkdn>=40", {"tkdn": {">=": 40}}),
+        ("harga <= 150000", {"harga": {"<=": 150000}}),
+        ("tkdn>25.5", {"tkdn": {">": 25.5}}),
+        ("region=Metro", {"region": {"==": "Metro"}}),
+        ("region=Metro,Pesawaran", {"region": {"in": ["Metro", "Pesawaran"]}}),
+        ("region!=Metro,Pesawaran", {"region": {"not in": ["Metro", "Pesawaran"]}}),
+        ("supplier==Tapis Sekar", {"supplier": {"==": "Tapis Sekar"}}),
+    ],
+)
 def test_parse_filter(text, expected):
     assert parse_filter(text) == expected
 
@@ -63,13 +66,16 @@ def test_mask_shape_and_dtype(small_catalog):
     assert mask.dtype == np.bool_ and mask.shape == (len(small_catalog),)
 
 
-@pytest.mark.parametrize("exprs", [
-    ["harga<=100000", "harga<=500000"],
-    ["harga<=500000", "harga<=100000"],
-    ["tkdn>=40", "tkdn>50", "harga<30000000"],
-    ["region=Metro,Pesawaran", "region=Pesawaran,Bandar Lampung"],
-    ["region!=Metro", "region!=Pesawaran"],
-])
+@pytest.mark.parametrize(
+    "exprs",
+    [
+        ["harga<=100000", "harga<=500000"],
+        ["harga<=500000", "harga<=100000"],
+        ["tkdn>=40", "tkdn>50", "harga<30000000"],
+        ["region=Metro,Pesawaran", "region=Pesawaran,Bandar Lampung"],
+        ["region!=Metro", "region!=Pesawaran"],
+    ],
+)
 def test_repeated_filters_on_one_column_all_hold(small_catalog, exprs):
     """Every command-line filter must hold (AND), also several on one column."""
     mask = build_mask(small_catalog, parse_filters(exprs))
@@ -81,8 +87,10 @@ def test_repeated_filters_on_one_column_all_hold(small_catalog, exprs):
 
 # --------------------------------------------------------------------------- missing values
 
+
 def test_missing_values_never_pass_a_negative_condition(small_catalog):
     """P08 has no tkdn: `tkdn != 80` says nothing about it, so it is left out (as `tkdn < 40` leaves it out)."""
+
     def rows(filters):
         return small_catalog["kode"][build_mask(small_catalog, filters)].tolist()
 
@@ -106,8 +114,13 @@ def _frames_and_filters(draw):
     price = draw(st.lists(st.sampled_from([*_NUMBERS, None, np.nan]), min_size=n, max_size=n))
     tkdn = draw(st.lists(st.sampled_from([0, 40, 80, None]), min_size=n, max_size=n))
     region = draw(st.lists(st.sampled_from([*_TEXTS, None, np.nan]), min_size=n, max_size=n))
-    frame = pd.DataFrame({"price": pd.Series(price, dtype="float64"), "tkdn": pd.Series(tkdn, dtype="Int64"),
-                          "region": pd.Series(region, dtype=object)})
+    frame = pd.DataFrame(
+        {
+            "price": pd.Series(price, dtype="float64"),
+            "tkdn": pd.Series(tkdn, dtype="Int64"),
+            "region": pd.Series(region, dtype=object),
+        }
+    )
     filters = {}
     for col in draw(st.lists(st.sampled_from(["price", "tkdn", "region"]), min_size=1, max_size=3, unique=True)):
         pool = _NUMBERS if col != "region" else [*_TEXTS, 40]
@@ -166,4 +179,4 @@ def test_build_mask_equals_the_same_condition_in_pandas(case):
     assert mask.dtype == np.bool_ and mask.shape == (len(frame),)
     assert mask.tolist() == _pandas_condition(frame, filters).tolist(), filters
     for col in filters:
-        assert not mask[frame[col].isna().to_numpy()].any()     # missing never passes
+        assert not mask[frame[col].isna().to_numpy()].any()  # missing never passes

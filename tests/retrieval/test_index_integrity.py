@@ -3,6 +3,7 @@
 Each test here fails on the 0.1.0 folder code (flat files replaced by renaming the folder,
 checksums verified and then each file reopened by path).
 """
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,9 @@ from tests.support import ROOT, HashEncoder
 
 
 def _build(catalog: pd.DataFrame, **kw) -> Matcher:
-    return Matcher.from_catalog(catalog, id_col="kode", text_cols=["nama", "deskripsi"], encoder=HashEncoder(),
-                                show_progress=False, **kw)
+    return Matcher.from_catalog(
+        catalog, id_col="kode", text_cols=["nama", "deskripsi"], encoder=HashEncoder(), show_progress=False, **kw
+    )
 
 
 @pytest.fixture
@@ -48,8 +50,9 @@ def _load(folder):
 
 
 # ------------------------------------------------------------------ tampering: every file, every way
-@pytest.mark.parametrize("damage", ["truncate", "flip", "empty", "directory", "symlink_dev_zero", "symlink_other",
-                                    "fifo", "missing", "swap"])
+@pytest.mark.parametrize(
+    "damage", ["truncate", "flip", "empty", "directory", "symlink_dev_zero", "symlink_other", "fifo", "missing", "swap"]
+)
 def test_every_damaged_file_is_refused_with_one_line(matcher, tmp_path, damage):
     folder = matcher.save(tmp_path / "idx")
     for rel in _files(folder):
@@ -89,25 +92,31 @@ def test_every_damaged_file_is_refused_with_one_line(matcher, tmp_path, damage):
         with pytest.raises(IndexFormatError) as info:
             _load(work)
         assert time.monotonic() - start < 10, f"{damage} {rel} hung"
-        assert "\n" not in str(info.value) and "rebuild" in str(info.value) or "changed" in str(info.value), \
-            (damage, rel, str(info.value))
+        assert "\n" not in str(info.value) and "rebuild" in str(info.value) or "changed" in str(info.value), (
+            damage,
+            rel,
+            str(info.value),
+        )
 
 
-@pytest.mark.parametrize("edit", [
-    lambda c: c.pop("files"),
-    lambda c: c["files"].pop(sorted(c["files"])[0]),
-    lambda c: c["files"].update({"c-000001/extra.npy": {"bytes": 1, "xxh3": "0" * 32}}),
-    lambda c: c.update(dense=None),
-    lambda c: c.update(dim=-1),
-    lambda c: c["catalog"].update(id_col=7),
-    lambda c: c["segments"][0].update(rows=c["segments"][0]["rows"] + 1),
-    lambda c: c.update(n_items=999),
-    lambda c: c["segments"].append(dict(c["segments"][0])),
-    lambda c: c["segments"][0].update(name="../../etc"),
-    lambda c: c["files"].update({"../outside.npy": {"bytes": 1, "xxh3": "0" * 32}}),
-    lambda c: c["lexical"].update(char_ngrams="x"),
-    lambda c: c.update(calibration=[]),
-])
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda c: c.pop("files"),
+        lambda c: c["files"].pop(sorted(c["files"])[0]),
+        lambda c: c["files"].update({"c-000001/extra.npy": {"bytes": 1, "xxh3": "0" * 32}}),
+        lambda c: c.update(dense=None),
+        lambda c: c.update(dim=-1),
+        lambda c: c["catalog"].update(id_col=7),
+        lambda c: c["segments"][0].update(rows=c["segments"][0]["rows"] + 1),
+        lambda c: c.update(n_items=999),
+        lambda c: c["segments"].append(dict(c["segments"][0])),
+        lambda c: c["segments"][0].update(name="../../etc"),
+        lambda c: c["files"].update({"../outside.npy": {"bytes": 1, "xxh3": "0" * 32}}),
+        lambda c: c["lexical"].update(char_ngrams="x"),
+        lambda c: c.update(calibration=[]),
+    ],
+)
 def test_malformed_commits_are_refused_even_with_a_valid_self_checksum(matcher, tmp_path, edit):
     folder = matcher.save(tmp_path / "idx")
     name = (folder / CURRENT).read_text().strip()
@@ -174,8 +183,20 @@ def test_a_folder_that_is_not_an_index_is_refused_before_any_work(tmp_path, smal
     (target / "laporan.xlsx").write_text("precious")
     csv = tmp_path / "k.csv"
     small_catalog.to_csv(csv, index=False)
-    code = main(["index", str(csv), "--out", str(target), "--id-col", "kode", "--text-col", "nama",
-                 "--encoder", "nonexistent-model-that-would-take-time"])
+    code = main(
+        [
+            "index",
+            str(csv),
+            "--out",
+            str(target),
+            "--id-col",
+            "kode",
+            "--text-col",
+            "nama",
+            "--encoder",
+            "nonexistent-model-that-would-take-time",
+        ]
+    )
     assert code == 2 and "not a semantic_match index folder" in capsys.readouterr().err
     assert (target / "laporan.xlsx").read_text() == "precious"
 
@@ -242,8 +263,11 @@ def test_kill_9_at_random_moments_leaves_a_loadable_index(small_catalog, tmp_pat
     _build(small_catalog).save(folder)
     script = _KILL_SCRIPT.format(root=str(ROOT), csv=str(csv), folder=str(folder))
     rng = np.random.default_rng(0)
-    names = {f"{n} v0" for n in small_catalog["nama"]} | {f"{n} v1" for n in small_catalog["nama"]} | \
-        set(small_catalog["nama"])
+    names = (
+        {f"{n} v0" for n in small_catalog["nama"]}
+        | {f"{n} v1" for n in small_catalog["nama"]}
+        | set(small_catalog["nama"])
+    )
     for _ in range(6):
         proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         proc.stdout.readline()  # at least one save done: the next ones race with the kill
@@ -288,9 +312,12 @@ def test_readers_never_see_a_mix_while_a_writer_saves(small_catalog, tmp_path):
         m = _build(v)
         expected.append({q: m.search(q, k=5)[["item_id", "score", "nama"]] for q in ["seminar kit tapis", "mesin"]})
     _build(versions[0]).save(folder)
-    writer = subprocess.Popen([sys.executable, "-c", _WRITER.format(root=str(ROOT), csv=str(csv),
-                                                                     folder=str(folder), seconds=8)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", _WRITER.format(root=str(ROOT), csv=str(csv), folder=str(folder), seconds=8)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     loads = 0
     seen = set()
     try:
@@ -384,6 +411,7 @@ class _Watch:
 
             def __exit__(self, *exc):
                 _Watch.active = self.saved
+
         return _Q()
 
 
@@ -432,8 +460,9 @@ def test_a_save_writes_only_into_scratch_and_publishes_by_rename(three_versions,
         rel = Path(path).relative_to(folder).parts
         return bool(rel) and not rel[0].startswith(".tmp-")
 
-    in_place = [e for e in watch.events if e[0] in ("write", "os.mkdir") and live_entry(e[1])
-                and Path(e[1]).name != ".lock"]
+    in_place = [
+        e for e in watch.events if e[0] in ("write", "os.mkdir") and live_entry(e[1]) and Path(e[1]).name != ".lock"
+    ]
     assert not in_place, in_place
     renames = [e for e in watch.events if e[0] == "rename"]
     assert all(not live_entry(src) and live_entry(dst) for _, src, dst in renames), renames
@@ -442,8 +471,11 @@ def test_a_save_writes_only_into_scratch_and_publishes_by_rename(three_versions,
     assert "CURRENT" in arrived
     # Deletions come after CURRENT names the new commit, and only of what no live commit needs.
     swap = next(i for i, e in enumerate(watch.events) if e[0] == "rename" and e[2] == str(folder / CURRENT))
-    deletions = [(i, e) for i, e in enumerate(watch.events)
-                 if e[0] in ("os.remove", "os.rmdir", "shutil.rmtree") and live_entry(e[1])]
+    deletions = [
+        (i, e)
+        for i, e in enumerate(watch.events)
+        if e[0] in ("os.remove", "os.rmdir", "shutil.rmtree") and live_entry(e[1])
+    ]
     assert deletions, "the third save collects the first commit's files"
     assert all(i > swap for i, _ in deletions), deletions
     assert not {Path(e[1]).relative_to(folder).parts[0] for _, e in deletions} & _live(folder)
@@ -488,11 +520,13 @@ def test_a_save_is_durable_before_current_names_it(three_versions, tmp_path, mon
     tmp_commit = events[commit_rename][1]
     # the commit's bytes, then its folder entry, are on disk before CURRENT moves
     assert [i for i in index(lambda e: e == ("fsync", tmp_commit), "fsync of the commit") if i < commit_rename]
-    assert [i for i in index(lambda e: e == ("fsync", str(folder)), "fsync of the folder")
-            if commit_rename < i < swap]
+    assert [i for i in index(lambda e: e == ("fsync", str(folder)), "fsync of the folder") if commit_rename < i < swap]
     # so is every file the new commit names, and the renames that put them in place
-    new_files = [r for r in commit["files"] if r.split("/")[0].endswith(f"{commit['commit']:06d}")
-                 or f"-{commit['commit']:06d}-" in r.split("/")[0]]
+    new_files = [
+        r
+        for r in commit["files"]
+        if r.split("/")[0].endswith(f"{commit['commit']:06d}") or f"-{commit['commit']:06d}-" in r.split("/")[0]
+    ]
     assert new_files
     for rel in new_files:
         top = rel.split("/")[0]
@@ -503,8 +537,13 @@ def test_a_save_is_durable_before_current_names_it(three_versions, tmp_path, mon
     # CURRENT's own bytes are durable before the rename, the rename before anything is deleted
     tmp_current = events[swap][1]
     assert [i for i in index(lambda e: e == ("fsync", tmp_current), "fsync of CURRENT") if i < swap]
-    deletions = [i for i, e in enumerate(events) if e[0] in ("os.remove", "os.rmdir", "shutil.rmtree")
-                 and not Path(e[1]).name.startswith(".tmp-") and ".tmp-" not in Path(e[1]).parent.name]
+    deletions = [
+        i
+        for i, e in enumerate(events)
+        if e[0] in ("os.remove", "os.rmdir", "shutil.rmtree")
+        and not Path(e[1]).name.startswith(".tmp-")
+        and ".tmp-" not in Path(e[1]).parent.name
+    ]
     synced_after = [i for i, e in enumerate(events) if e == ("fsync", str(folder)) and i > swap]
     assert synced_after and all(i > synced_after[0] for i in deletions)
 

@@ -6,8 +6,14 @@ from hypothesis import strategies as st
 from semantic_match import normalize_text
 from semantic_match.retrieval.lexical import STOPWORDS, LexicalIndex, tokenize
 
-DOCS = ["Mesin perontok padi (thresher) elektrik", "Mesin perontok padi (thresher) bukan elektrik",
-        "Kertas HVS A4 70 gr", "Tinta printer hitam", "Kopi bubuk robusta", "Perontok rambut"]
+DOCS = [
+    "Mesin perontok padi (thresher) elektrik",
+    "Mesin perontok padi (thresher) bukan elektrik",
+    "Kertas HVS A4 70 gr",
+    "Tinta printer hitam",
+    "Kopi bubuk robusta",
+    "Perontok rambut",
+]
 
 
 @pytest.fixture
@@ -21,8 +27,15 @@ def lex(texts):
 
 
 def test_tokenize_drops_stopwords_and_keeps_numbers():
-    assert tokenize("pengadaan kertas hvs untuk kantor 70 gram dan 2,5 mm") == \
-        ["kertas", "hvs", "kantor", "70", "gram", "2,5", "mm"]
+    assert tokenize("pengadaan kertas hvs untuk kantor 70 gram dan 2,5 mm") == [
+        "kertas",
+        "hvs",
+        "kantor",
+        "70",
+        "gram",
+        "2,5",
+        "mm",
+    ]
     assert "yang" in STOPWORDS and "padi" not in STOPWORDS
 
 
@@ -67,8 +80,9 @@ def test_matched_terms(lex):
 
 def test_counts_and_statistics_alone_reproduce_every_score(lex):
     """What an index folder stores (raw counts + corpus statistics) gives back the same scores."""
-    again = LexicalIndex.from_settings(lex.settings()).set_counts(lex.stats_.copy(), lex.char_counts_.copy(),
-                                                                  lex.bm25_counts_.copy())
+    again = LexicalIndex.from_settings(lex.settings()).set_counts(
+        lex.stats_.copy(), lex.char_counts_.copy(), lex.bm25_counts_.copy()
+    )
     qs = [normalize_text(q) for q in ["kertas a4", "perontok padi listrik", "xyz"]]
     np.testing.assert_allclose(again.char_scores(qs).toarray(), lex.char_scores(qs).toarray())
     np.testing.assert_allclose(again.bm25_scores(qs).toarray(), lex.bm25_scores(qs).toarray())
@@ -77,8 +91,7 @@ def test_counts_and_statistics_alone_reproduce_every_score(lex):
 def test_char_channel_equals_scikit_learn_tfidf(lex, texts):
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, lowercase=False,
-                          dtype=np.float32)
+    vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, lowercase=False, dtype=np.float32)
     docs = vec.fit_transform(texts)
     qs = [normalize_text(q) for q in ["kertas a4", "perontok padi listrik", "xyz", "mesin"]]
     np.testing.assert_allclose(lex.char_scores(qs).toarray(), (vec.transform(qs) @ docs.T).toarray(), atol=1e-6)
@@ -96,8 +109,7 @@ def test_statistics_follow_removals_exactly(texts):
     fresh = LexicalIndex().fit(keep)
     qs = [normalize_text(q) for q in ["kertas a4", "perontok padi listrik", "kopi", texts[0]]]
     np.testing.assert_allclose(after.char_scores(qs).toarray(), fresh.char_scores(qs).toarray(), atol=1e-6)
-    np.testing.assert_allclose(after.bm25_scores(qs).toarray(), fresh.bm25_scores(qs).toarray(), rtol=1e-5,
-                               atol=1e-6)
+    np.testing.assert_allclose(after.bm25_scores(qs).toarray(), fresh.bm25_scores(qs).toarray(), rtol=1e-5, atol=1e-6)
     assert after.query_terms(texts[0]) == fresh.query_terms(texts[0])
 
 
@@ -110,8 +122,10 @@ def test_unfitted_index_raises():
 
 def test_coverage_ignores_document_length():
     short = normalize_text("Kopi bubuk robusta")
-    long = normalize_text("Kopi bubuk robusta Lampung Barat kemasan standing pouch 250 gram, sangrai medium, "
-                          "cocok untuk jamuan rapat dan oleh-oleh")
+    long = normalize_text(
+        "Kopi bubuk robusta Lampung Barat kemasan standing pouch 250 gram, sangrai medium, "
+        "cocok untuk jamuan rapat dan oleh-oleh"
+    )
     other = normalize_text("Keripik pisang coklat")
     lex = LexicalIndex().fit([short, long, other])
     q = [normalize_text("kopi bubuk robusta")]
@@ -126,8 +140,13 @@ def test_coverage_ignores_document_length():
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
-                        max_size=40), min_size=1, max_size=6))
+@given(
+    st.lists(
+        st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40),
+        min_size=1,
+        max_size=6,
+    )
+)
 def test_vectorised_char_counts_equal_scikit_learns_analyzer(texts):
     """The fast query-time n-gram counter gives exactly the char_wb analyzer's counts."""
     from collections import Counter

@@ -1,4 +1,5 @@
 """Matcher behaviour with a small deterministic encoder (fast)."""
+
 import json
 
 import numpy as np
@@ -12,8 +13,9 @@ from tests.support import HashEncoder
 
 @pytest.fixture
 def matcher(small_catalog, hash_encoder):
-    return Matcher.from_catalog(small_catalog, id_col="kode", text_cols=["nama", "deskripsi"],
-                                encoder=hash_encoder, show_progress=False)
+    return Matcher.from_catalog(
+        small_catalog, id_col="kode", text_cols=["nama", "deskripsi"], encoder=hash_encoder, show_progress=False
+    )
 
 
 def test_search_returns_ranked_frame(matcher):
@@ -42,15 +44,17 @@ def test_hybrid_score_is_the_convex_fusion_of_channels(matcher):
 
     query = "tas seminar tapis kulit"
     ch = matcher.channel_scores([normalize_text(query)])
-    fused = sum(w * (ch[c][0] - ch[c][0].min()) / (ch[c][0].max() - ch[c][0].min())
-                for c, w in DEFAULT_WEIGHTS.items())
+    fused = sum(w * (ch[c][0] - ch[c][0].min()) / (ch[c][0].max() - ch[c][0].min()) for c, w in DEFAULT_WEIGHTS.items())
     res = matcher.search(query, k=8)
     order = np.argsort(-fused, kind="stable")
     assert res["item_id"].tolist() == [matcher.catalog_.ids[i] for i in order]
     np.testing.assert_allclose(res["score"], fused[order], atol=1e-5)
     top = res.iloc[0]
-    assert top["matched_terms"].split() == [t for t in ["tas", "seminar", "tapis", "kulit"]
-                                           if t in normalize_text(top["nama"] + " " + top["deskripsi"]).split()]
+    assert top["matched_terms"].split() == [
+        t
+        for t in ["tas", "seminar", "tapis", "kulit"]
+        if t in normalize_text(top["nama"] + " " + top["deskripsi"]).split()
+    ]
 
 
 def test_filters_still_return_k_rows_when_k_qualify(matcher):
@@ -85,8 +89,14 @@ def test_bad_queries(matcher):
 
 
 def test_match_one_row_per_need_and_rank(matcher):
-    needs = pd.DataFrame({"id": ["N1", "N2", "N3"], "barang": ["Seminar kit tapis", "Kopi bubuk", "Thresher"],
-                          "spek": ["utk peserta rapat", None, "kap. 1 ton/jam"], "buyer": ["BPS", "Dinas", "PTPN"]})
+    needs = pd.DataFrame(
+        {
+            "id": ["N1", "N2", "N3"],
+            "barang": ["Seminar kit tapis", "Kopi bubuk", "Thresher"],
+            "spek": ["utk peserta rapat", None, "kap. 1 ton/jam"],
+            "buyer": ["BPS", "Dinas", "PTPN"],
+        }
+    )
     out = matcher.match(needs, text_cols=["barang", "spek"], id_col="id", k=2, keep_cols=["buyer"])
     assert out["need_id"].tolist() == ["N1", "N1", "N2", "N2", "N3", "N3"]
     assert out["rank"].tolist() == [1, 2] * 3
@@ -158,8 +168,11 @@ def test_save_load_round_trip(matcher, hash_encoder, tmp_path):
 
 def test_load_refuses_another_encoder(matcher, tmp_path):
     matcher.save(tmp_path / "idx")
-    with pytest.raises(EncoderMismatchError, match=r"built with encoder 'hash-256' and cannot be searched "
-                                                   r"with 'hash-256x'"):
+    with pytest.raises(
+        EncoderMismatchError,
+        match=r"built with encoder 'hash-256' and cannot be searched "
+        r"with 'hash-256x'",
+    ):
         Matcher.load(tmp_path / "idx", encoder=HashEncoder(salt="x"))
 
 
@@ -171,17 +184,31 @@ class LocalModelEncoder(HashEncoder):
         self.folder, self.fingerprint = folder, fingerprint
 
     def identity(self) -> dict:
-        return {"backend": "sentence-transformers", "model": self.folder, "dim": self.dim,
-                "query_prompt": "", "document_prompt": "", "fingerprint": self.fingerprint}
+        return {
+            "backend": "sentence-transformers",
+            "model": self.folder,
+            "dim": self.dim,
+            "query_prompt": "",
+            "document_prompt": "",
+            "fingerprint": self.fingerprint,
+        }
 
 
 def test_load_refuses_a_local_model_whose_content_changed(small_catalog, tmp_path):
     """Same folder path, other weights (a retrained model saved over the old one): the fingerprint tells."""
-    m = Matcher.from_catalog(small_catalog, id_col="kode", text_cols=["nama", "deskripsi"],
-                             encoder=LocalModelEncoder("/models/kopi-st", "a1b2c3d4e5f60718"), show_progress=False)
+    m = Matcher.from_catalog(
+        small_catalog,
+        id_col="kode",
+        text_cols=["nama", "deskripsi"],
+        encoder=LocalModelEncoder("/models/kopi-st", "a1b2c3d4e5f60718"),
+        show_progress=False,
+    )
     m.save(tmp_path / "idx")
-    with pytest.raises(EncoderMismatchError, match=r"fingerprint: index 'a1b2c3d4e5f60718' vs requested "
-                                                   r"'ffffffffffffffff'"):
+    with pytest.raises(
+        EncoderMismatchError,
+        match=r"fingerprint: index 'a1b2c3d4e5f60718' vs requested "
+        r"'ffffffffffffffff'",
+    ):
         Matcher.load(tmp_path / "idx", encoder=LocalModelEncoder("/models/kopi-st", "ffffffffffffffff"))
     # moved and changed: refused too
     with pytest.raises(EncoderMismatchError, match="fingerprint"):
@@ -202,10 +229,11 @@ def test_encoder_differences_names_every_differing_key():
     saved = {"backend": "sentence-transformers", "model": "/m", "dim": 8, "fingerprint": "aa"}
     assert encoder_differences(saved, dict(saved)) == []
     assert encoder_differences(saved, {**saved, "fingerprint": "bb"}) == ["fingerprint"]
-    assert encoder_differences(saved, {**saved, "model": "/n"}) == []            # moved, same content
+    assert encoder_differences(saved, {**saved, "model": "/n"}) == []  # moved, same content
     assert encoder_differences(saved, {**saved, "model": "/n", "fingerprint": "bb"}) == ["fingerprint", "model"]
-    assert encoder_differences({**saved, "fingerprint": None}, {**saved, "model": "/n", "fingerprint": None}) \
-        == ["model"]                                                                # no fingerprint: path decides
+    assert encoder_differences({**saved, "fingerprint": None}, {**saved, "model": "/n", "fingerprint": None}) == [
+        "model"
+    ]  # no fingerprint: path decides
     assert encoder_differences(saved, {**saved, "dim": 16}) == ["dim"]
     assert encoder_differences(saved, {k: v for k, v in saved.items() if k != "fingerprint"}) == ["fingerprint"]
 
@@ -254,6 +282,7 @@ def test_crash_mid_save_keeps_the_old_index(matcher, small_catalog, tmp_path, mo
         raise OSError("disk full")
 
     from semantic_match.retrieval import persist
+
     monkeypatch.setattr(persist, "write_segment", boom)
     with pytest.raises(OSError, match="disk full"):
         matcher.save(folder)
@@ -282,8 +311,9 @@ def test_mixed_type_metadata_survives_parquet(small_catalog, hash_encoder, tmp_p
 
 @pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])
 def test_modes_rank_and_filter(small_catalog, hash_encoder, mode):
-    m = Matcher.from_catalog(small_catalog, id_col="kode", text_cols=["nama", "deskripsi"],
-                             encoder=hash_encoder, mode=mode)
+    m = Matcher.from_catalog(
+        small_catalog, id_col="kode", text_cols=["nama", "deskripsi"], encoder=hash_encoder, mode=mode
+    )
     res = m.search("mesin perontok padi", k=3, filters={"region": "Pesawaran"})
     assert res["item_id"].iloc[0] == "P03" and len(res) == 3
     assert (res["region"] == "Pesawaran").all()
@@ -294,38 +324,54 @@ def test_modes_rank_and_filter(small_catalog, hash_encoder, mode):
 
 
 def test_rrf_fusion_and_weights(small_catalog, hash_encoder):
-    m = Matcher.from_catalog(small_catalog, id_col="kode", text_cols=["nama"], encoder=hash_encoder,
-                             fusion="rrf", weights={"dense": 1, "char": 1, "bm25": 0})
+    m = Matcher.from_catalog(
+        small_catalog,
+        id_col="kode",
+        text_cols=["nama"],
+        encoder=hash_encoder,
+        fusion="rrf",
+        weights={"dense": 1, "char": 1, "bm25": 0},
+    )
     res = m.search("kopi robusta", k=2)
     assert res["item_id"].iloc[0] == "P04"
     assert res["score"].iloc[0] == pytest.approx(2 / 61, rel=1e-5)  # rank 1 in both channels
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"mode": "sparse"}, "unknown mode 'sparse'"),
-    ({"fusion": "max"}, "unknown fusion 'max'"),
-    ({"weights": {"dense": 1, "splade": 1}}, r"unknown fusion weight\(s\) \['splade'\]"),
-    ({"weights": {"dense": -1}}, "must be finite numbers >= 0"),
-    ({"weights": {"dense": float("nan"), "char": 1}}, "must be finite numbers >= 0"),
-    ({"weights": {"dense": float("inf"), "char": 1}}, "must be finite numbers >= 0"),
-    ({"mode": "lexical", "weights": {"dense": 1}}, "every fusion weight of mode 'lexical' is zero"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"mode": "sparse"}, "unknown mode 'sparse'"),
+        ({"fusion": "max"}, "unknown fusion 'max'"),
+        ({"weights": {"dense": 1, "splade": 1}}, r"unknown fusion weight\(s\) \['splade'\]"),
+        ({"weights": {"dense": -1}}, "must be finite numbers >= 0"),
+        ({"weights": {"dense": float("nan"), "char": 1}}, "must be finite numbers >= 0"),
+        ({"weights": {"dense": float("inf"), "char": 1}}, "must be finite numbers >= 0"),
+        ({"mode": "lexical", "weights": {"dense": 1}}, "every fusion weight of mode 'lexical' is zero"),
+    ],
+)
 def test_bad_ranking_settings(small_catalog, hash_encoder, kwargs, message):
     with pytest.raises(InputError, match=message):
         Matcher.from_catalog(small_catalog, id_col="kode", text_cols=["nama"], encoder=hash_encoder, **kwargs)
 
 
 def test_loaded_index_keeps_ranking_settings(small_catalog, hash_encoder, tmp_path):
-    m = Matcher.from_catalog(small_catalog, id_col="kode", text_cols=["nama", "deskripsi"], encoder=hash_encoder,
-                             weights={"dense": 0.2, "char": 0.3, "bm25": 0.5}, char_ngrams=(3, 5))
+    m = Matcher.from_catalog(
+        small_catalog,
+        id_col="kode",
+        text_cols=["nama", "deskripsi"],
+        encoder=hash_encoder,
+        weights={"dense": 0.2, "char": 0.3, "bm25": 0.5},
+        char_ngrams=(3, 5),
+    )
     m.save(tmp_path / "idx")
     again = Matcher.load(tmp_path / "idx", encoder=HashEncoder())
     assert again.weights_ == {"dense": 0.2, "char": 0.3, "bm25": 0.5} and again.char_ngrams == (3, 5)
     for q in ["tas tapis kulit", "pompa irigasi", "keripik"]:
         pd.testing.assert_frame_equal(m.search(q, k=8), again.search(q, k=8))
     dense = Matcher.load(tmp_path / "idx", encoder=HashEncoder(), mode="dense")
-    assert dense.mode == "dense" and dense.search("keripik", k=1)["score"].iloc[0] == \
-        pytest.approx(dense.search("keripik", k=1)["dense_score"].iloc[0])
+    assert dense.mode == "dense" and dense.search("keripik", k=1)["score"].iloc[0] == pytest.approx(
+        dense.search("keripik", k=1)["dense_score"].iloc[0]
+    )
 
 
 def test_lexical_only_index_round_trip(small_catalog, tmp_path):
@@ -341,10 +387,10 @@ def test_lexical_only_index_round_trip(small_catalog, tmp_path):
 def test_confidence_and_no_good_match(small_catalog, hash_encoder):
     from semantic_match.retrieval.calibration import Calibration
 
-    cal = Calibration(coef=[0.0, 10.0, 0.0], intercept=-3.0, features=["dense", "char", "bm25n"],
-                      threshold=0.5, encoder={})
-    m = Matcher.from_catalog(small_catalog, id_col="kode", text_cols=["nama"], encoder=hash_encoder,
-                             calibration=cal)
+    cal = Calibration(
+        coef=[0.0, 10.0, 0.0], intercept=-3.0, features=["dense", "char", "bm25n"], threshold=0.5, encoder={}
+    )
+    m = Matcher.from_catalog(small_catalog, id_col="kode", text_cols=["nama"], encoder=hash_encoder, calibration=cal)
     res = m.match(["keripik pisang coklat", "laptop core i5"], k=2)
     top = res[res["rank"] == 1].set_index("need_id")
     expected = 1 / (1 + np.exp(-(10 * top["char_score"] - 3)))
@@ -396,12 +442,22 @@ def test_deprecated_keyword_names_still_work(matcher):
 
 
 def test_calibrate_refits_confidence_on_judged_pairs(matcher, tmp_path):
-    pairs = pd.DataFrame({
-        "need": ["seminar kit tapis", "seminar kit tapis", "mesin perontok padi", "mesin perontok padi",
-                 "kopi robusta", "kopi robusta", "traktor roda dua", "traktor roda dua"],
-        "item_id": ["P01", "P07", "P03", "P04", "P04", "P06", "P08", "P02"],
-        "grade": [2, 0, 2, 0, 2, 0, 1, 0],
-    })
+    pairs = pd.DataFrame(
+        {
+            "need": [
+                "seminar kit tapis",
+                "seminar kit tapis",
+                "mesin perontok padi",
+                "mesin perontok padi",
+                "kopi robusta",
+                "kopi robusta",
+                "traktor roda dua",
+                "traktor roda dua",
+            ],
+            "item_id": ["P01", "P07", "P03", "P04", "P04", "P06", "P08", "P02"],
+            "grade": [2, 0, 2, 0, 2, 0, 1, 0],
+        }
+    )
     cal = matcher.calibrate(pairs)
     assert cal.info["pairs"] == 8 and cal.info["relevant"] == 4
     assert matcher.calibration_ is cal and 0.0 <= cal.threshold <= 1.0

@@ -2,6 +2,7 @@
 
 Small sizes so it runs in seconds; benchmarks/bench_scale.py measures the same at 1,000,000 items.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,8 +14,16 @@ from hypothesis import strategies as st
 from semantic_match import Matcher
 from tests.support import DATA, HashEncoder
 
-QUERIES = ["seminar kit bernuansa tapis", "mesin perontok padi kapasitas 1 ton/jam", "kopi robusta bubuk",
-           "tas laptop motif tapis", "keripik pisang", "traktor roda dua", "map dokumen", "pompa air"]
+QUERIES = [
+    "seminar kit bernuansa tapis",
+    "mesin perontok padi kapasitas 1 ton/jam",
+    "kopi robusta bubuk",
+    "tas laptop motif tapis",
+    "keripik pisang",
+    "traktor roda dua",
+    "map dokumen",
+    "pompa air",
+]
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +32,9 @@ def catalog() -> pd.DataFrame:
 
 
 def _build(frame, **kw) -> Matcher:
-    return Matcher.from_catalog(frame, id_col="product_id", text_cols=["name", "description"],
-                                encoder=HashEncoder(), show_progress=False, **kw)
+    return Matcher.from_catalog(
+        frame, id_col="product_id", text_cols=["name", "description"], encoder=HashEncoder(), show_progress=False, **kw
+    )
 
 
 def _recall(approx: pd.DataFrame, exact: pd.DataFrame, k: int) -> float:
@@ -66,8 +76,10 @@ def test_selective_filters_still_return_k_on_the_candidate_path(catalog):
 
 
 @pytest.mark.parametrize("mode", ["hybrid", "dense"])
-@pytest.mark.parametrize("filters", [{"region": "Metro"}, {"tkdn": {">=": 80}},
-                                     {"region": {"!=": "Bandar Lampung"}, "price": {"<=": 200000}}])
+@pytest.mark.parametrize(
+    "filters",
+    [{"region": "Metro"}, {"tkdn": {">=": 80}}, {"region": {"!=": "Bandar Lampung"}, "price": {"<=": 200000}}],
+)
 def test_the_approximate_index_applies_the_filter_to_every_result(catalog, monkeypatch, mode, filters):
     """A filter leaving more than SELECTIVE_ROWS rows is applied inside the FAISS (IVF) search.
 
@@ -95,7 +107,7 @@ def test_the_approximate_index_applies_the_filter_to_every_result(catalog, monke
         # (fewer than k may come back: the probed lists hold few rows of a selective filter, which is why
         # such filters normally take the exact branch)
         assert len(res) and set(res["item_id"]) <= allowed, q
-    assert calls and all(calls)          # the FAISS branch ran, with the filter
+    assert calls and all(calls)  # the FAISS branch ran, with the filter
     matched = m.match(QUERIES, k=20, filters=filters)
     assert set(matched["item_id"]) <= allowed
 
@@ -112,8 +124,7 @@ def _same_ranking(a: Matcher, b: Matcher) -> None:
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(st.sampled_from(["add", "remove", "upsert"]), st.integers(0, 10**6)),
-                min_size=1, max_size=5))
+@given(st.lists(st.tuples(st.sampled_from(["add", "remove", "upsert"]), st.integers(0, 10**6)), min_size=1, max_size=5))
 def test_random_updates_equal_a_fresh_build(catalog, tmp_path_factory, ops):
     rng = np.random.default_rng(len(ops))
     pool = catalog.sample(frac=1.0, random_state=0).reset_index(drop=True)
@@ -127,7 +138,7 @@ def test_random_updates_equal_a_fresh_build(catalog, tmp_path_factory, ops):
         r = np.random.default_rng(seed)
         if op == "add" and len(rest):
             new = rest.iloc[: int(r.integers(1, 20))]
-            rest = rest.iloc[len(new):]
+            rest = rest.iloc[len(new) :]
             m.add(new)
             current = pd.concat([current, new], ignore_index=True)
         elif op == "remove" and len(current) > 10:
@@ -140,8 +151,7 @@ def test_random_updates_equal_a_fresh_build(catalog, tmp_path_factory, ops):
             new = rest.iloc[:3]
             rest = rest.iloc[3:]
             m.upsert(pd.concat([old, new], ignore_index=True))
-            current = pd.concat([current[~current["product_id"].isin(old["product_id"])], old, new],
-                                ignore_index=True)
+            current = pd.concat([current[~current["product_id"].isin(old["product_id"])], old, new], ignore_index=True)
         if rng.random() < 0.5:  # sometimes through the disk: only the change is written
             m.save(folder)
             m = Matcher.load(folder, encoder=HashEncoder())

@@ -3,29 +3,35 @@ import pytest
 from semantic_match import normalize_text
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("Tas Seminar Kit  TAPIS", "tas seminar kit tapis"),
-    ("kertas yg bagus dgn map utk kantor", "kertas yang bagus dengan map untuk kantor"),
-    ("10 bh map, pulpen dll", "10 buah map, pulpen dan lain-lain"),
-    ("Sepatu PDH uk. 42", "sepatu pdh ukuran 42"),
-    ("Beras 5kg", "beras 5 kg"),
-    ("Kabel NYA 2,5mm merah", "kabel nya 2,5 mm merah"),
-    ("Kopi bubuk 250gr", "kopi bubuk 250 gram"),
-    ("Kopi bubuk 250 gr", "kopi bubuk 250 gram"),
-    ("Air mineral 600ml", "air mineral 600 ml"),
-    ("Oli 1ltr", "oli 1 liter"),
-    ("Flip chart 70x100cm", "flip chart 70 x 100 cm"),
-    ("Mesin 1ton/jam", "mesin 1 ton/jam"),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("Tas Seminar Kit  TAPIS", "tas seminar kit tapis"),
+        ("kertas yg bagus dgn map utk kantor", "kertas yang bagus dengan map untuk kantor"),
+        ("10 bh map, pulpen dll", "10 buah map, pulpen dan lain-lain"),
+        ("Sepatu PDH uk. 42", "sepatu pdh ukuran 42"),
+        ("Beras 5kg", "beras 5 kg"),
+        ("Kabel NYA 2,5mm merah", "kabel nya 2,5 mm merah"),
+        ("Kopi bubuk 250gr", "kopi bubuk 250 gram"),
+        ("Kopi bubuk 250 gr", "kopi bubuk 250 gram"),
+        ("Air mineral 600ml", "air mineral 600 ml"),
+        ("Oli 1ltr", "oli 1 liter"),
+        ("Flip chart 70x100cm", "flip chart 70 x 100 cm"),
+        ("Mesin 1ton/jam", "mesin 1 ton/jam"),
+    ],
+)
 def test_abbreviations_and_units(raw, expected):
     assert normalize_text(raw) == expected
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("Map&nbsp;Tapis<br>Lampung", "map tapis lampung"),
-    ("Kopi &amp; Gula", "kopi & gula"),
-    ("<p>Tas <b>Tapis</b></p>", "tas tapis"),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("Map&nbsp;Tapis<br>Lampung", "map tapis lampung"),
+        ("Kopi &amp; Gula", "kopi & gula"),
+        ("<p>Tas <b>Tapis</b></p>", "tas tapis"),
+    ],
+)
 def test_html_remnants_removed(raw, expected):
     assert normalize_text(raw) == expected
 

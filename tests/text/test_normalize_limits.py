@@ -5,6 +5,7 @@ below are the shapes that made the old regular expressions slow: "1.1.1.1…"
 was quadratic (40,000 characters took 40 s), a long run of "<" scanned 200
 characters per position.
 """
+
 from __future__ import annotations
 
 import time
@@ -61,16 +62,19 @@ def test_truncate_words():
     assert truncate_words("kopirobustabubuk", 4) == "kopi"
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("Ko\u200bpi\u200c ta\u200dpis\u2060", "kopi tapis"),
-    ("\ufeffKopi", "kopi"),
-    ("ta\u00adpis", "tapis"),
-    ("Kopi\x00\x07\x1b robusta\x7f\x9b", "kopi robusta"),
-    ("Kopi\trobusta\r\nbubuk\x0b\x0c\x1c\x85lampung", "kopi robusta bubuk lampung"),
-    ("Kopi &#8203;robusta", "kopi robusta"),   # an entity for a zero-width space
-    ("&lt;b&gt;Kopi&lt;/b&gt;", "kopi"),       # escaped markup is markup
-    ("\u200b\u200c\u200d\ufeff", ""),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("Ko\u200bpi\u200c ta\u200dpis\u2060", "kopi tapis"),
+        ("\ufeffKopi", "kopi"),
+        ("ta\u00adpis", "tapis"),
+        ("Kopi\x00\x07\x1b robusta\x7f\x9b", "kopi robusta"),
+        ("Kopi\trobusta\r\nbubuk\x0b\x0c\x1c\x85lampung", "kopi robusta bubuk lampung"),
+        ("Kopi &#8203;robusta", "kopi robusta"),  # an entity for a zero-width space
+        ("&lt;b&gt;Kopi&lt;/b&gt;", "kopi"),  # escaped markup is markup
+        ("\u200b\u200c\u200d\ufeff", ""),
+    ],
+)
 def test_invisible_characters_are_removed(raw, expected):
     assert normalize_text(raw) == expected
 

@@ -1,4 +1,5 @@
 """Helpers shared by the training tests."""
+
 from __future__ import annotations
 
 import os
@@ -28,6 +29,9 @@ def modes(folder: Path) -> dict[str, int]:
 def assert_readable_by_others(folder: Path) -> None:
     """Under umask 022: folders 0755 and files 0644, whatever mode their writer chose."""
     found = modes(folder)
-    wrong = {name: oct(mode) for name, mode in found.items()
-             if mode != (0o755 if name == "." or (folder / name).is_dir() else 0o644)}
+    wrong = {
+        name: oct(mode)
+        for name, mode in found.items()
+        if mode != (0o755 if name == "." or (folder / name).is_dir() else 0o644)
+    }
     assert not wrong, f"not the modes umask 022 gives (0755 folders, 0644 files): {wrong}"

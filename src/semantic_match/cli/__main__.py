@@ -1,4 +1,5 @@
 """``python -m semantic_match.cli`` runs the command line."""
+
 import sys
 
 from .app import main

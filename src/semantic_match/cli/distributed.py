@@ -2,6 +2,7 @@
 
 Without either option nothing here imports Dask and every command runs in one process as before.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,13 +39,21 @@ def add_cluster_options(parser: argparse.ArgumentParser, *, what: str = "the enc
     """Add ``--workers`` / ``--scheduler`` (mutually exclusive) and ``--threads-per-worker`` to a command."""
     group = parser.add_argument_group("scale-out on Dask (docs/scale-out.md)")
     choice = group.add_mutually_exclusive_group()
-    choice.add_argument("--workers", type=_positive, metavar="N",
-                        help=f"run {what} on a local Dask cluster of N worker processes")
-    choice.add_argument("--scheduler", metavar="ADDRESS",
-                        help=f"run {what} on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786); "
-                             f"its workers must read the index folder (and write --out FOLDER/) at the same path")
-    group.add_argument("--threads-per-worker", type=_positive, metavar="T",
-                       help="threads of each local worker (default: cores / N); each thread encodes with one core")
+    choice.add_argument(
+        "--workers", type=_positive, metavar="N", help=f"run {what} on a local Dask cluster of N worker processes"
+    )
+    choice.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help=f"run {what} on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786); "
+        f"its workers must read the index folder (and write --out FOLDER/) at the same path",
+    )
+    group.add_argument(
+        "--threads-per-worker",
+        type=_positive,
+        metavar="T",
+        help="threads of each local worker (default: cores / N); each thread encodes with one core",
+    )
 
 
 @contextmanager
@@ -90,15 +99,29 @@ def match_folder_command(args, matcher: Matcher, needs, client: Client | None, f
     from ..distributed import match_to_folder, read_match_folder
 
     t0 = time.perf_counter()
-    res = match_to_folder(matcher, needs, args.out, client=client, text_cols=args.text_col, id_col=args.id_col,
-                          k=args.k, filters=filters, keep_cols=args.keep_col or (), sheet=args.sheet,
-                          encoding=args.encoding)
+    res = match_to_folder(
+        matcher,
+        needs,
+        args.out,
+        client=client,
+        text_cols=args.text_col,
+        id_col=args.id_col,
+        k=args.k,
+        filters=filters,
+        keep_cols=args.keep_col or (),
+        sheet=args.sheet,
+        encoding=args.encoding,
+    )
     reused = f", {len(res.skipped)} reused from an earlier run" if res.skipped else ""
-    print(f"matched {res.needs} needs against {matcher.n_items} items in {time.perf_counter() - t0:.1f} s: "
-          f"{res.rows} rows -> {res.folder}/ ({len(res.parts)} part{'s' if len(res.parts) != 1 else ''}{reused})")
+    print(
+        f"matched {res.needs} needs against {matcher.n_items} items in {time.perf_counter() - t0:.1f} s: "
+        f"{res.rows} rows -> {res.folder}/ ({len(res.parts)} part{'s' if len(res.parts) != 1 else ''}{reused})"
+    )
     if matcher.calibration_ is not None:
         top = read_match_folder(res.folder, columns=["need_id", "rank", "confidence"])
         weak = matcher.no_good_match(top)
-        print(f"{len(weak)} of {res.needs} needs have no good match (rank-1 confidence < "
-              f"{matcher.calibration_.threshold:.2f})")
+        print(
+            f"{len(weak)} of {res.needs} needs have no good match (rank-1 confidence < "
+            f"{matcher.calibration_.threshold:.2f})"
+        )
     return 0

@@ -1,4 +1,5 @@
 """Options and helpers the commands share: progress, ranking settings, loading an index."""
+
 from __future__ import annotations
 
 import argparse
@@ -6,8 +7,15 @@ import argparse
 from ..errors import InputError
 from ..retrieval.matcher import Matcher
 
-__all__ = ["progress_flag", "parse_weights", "ranking_settings", "load_matcher", "add_ranking_options",
-           "add_common_options", "add_exact_option"]
+__all__ = [
+    "progress_flag",
+    "parse_weights",
+    "ranking_settings",
+    "load_matcher",
+    "add_ranking_options",
+    "add_common_options",
+    "add_exact_option",
+]
 
 
 def progress_flag(args) -> bool | None:
@@ -25,7 +33,9 @@ def parse_weights(text: str | None) -> dict | None:
         try:
             out[name.strip()] = float(value)
         except ValueError:
-            raise InputError(f"cannot parse weight {part!r}; write e.g. --weights dense=0.5,char=0.35,bm25=0.15") from None
+            raise InputError(
+                f"cannot parse weight {part!r}; write e.g. --weights dense=0.5,char=0.35,bm25=0.15"
+            ) from None
     return out
 
 
@@ -43,26 +53,40 @@ def ranking_settings(args) -> dict:
 
 def load_matcher(args) -> Matcher:
     """The index folder ``args.index``, with the command line's ranking settings and --exact."""
-    return Matcher.load(args.index, encoder=getattr(args, "encoder", None), show_progress=progress_flag(args),
-                        exact=True if getattr(args, "exact", False) else None, **ranking_settings(args))
+    return Matcher.load(
+        args.index,
+        encoder=getattr(args, "encoder", None),
+        show_progress=progress_flag(args),
+        exact=True if getattr(args, "exact", False) else None,
+        **ranking_settings(args),
+    )
 
 
 def add_ranking_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--mode", choices=["hybrid", "dense", "lexical"],
-                   help="ranking channels (default: hybrid, or what the index was built with)")
+    p.add_argument(
+        "--mode",
+        choices=["hybrid", "dense", "lexical"],
+        help="ranking channels (default: hybrid, or what the index was built with)",
+    )
     p.add_argument("--weights", metavar="W", help="fusion weights, e.g. dense=0.5,char=0.35,bm25=0.15")
     p.add_argument("--fusion", choices=["convex", "rrf"], help="fusion method (default convex)")
 
 
 def add_exact_option(p: argparse.ArgumentParser, *, building: bool = False) -> None:
     if building:
-        p.add_argument("--exact", action="store_true",
-                       help="store exact vectors only (no approximate FAISS index, whatever the size): "
-                            "every search ranks exhaustively")
+        p.add_argument(
+            "--exact",
+            action="store_true",
+            help="store exact vectors only (no approximate FAISS index, whatever the size): "
+            "every search ranks exhaustively",
+        )
     else:
-        p.add_argument("--exact", action="store_true",
-                       help="rank exhaustively (every item scored), as the reference the default "
-                            "candidate path of large indexes is measured against")
+        p.add_argument(
+            "--exact",
+            action="store_true",
+            help="rank exhaustively (every item scored), as the reference the default "
+            "candidate path of large indexes is measured against",
+        )
 
 
 def add_common_options(p: argparse.ArgumentParser, *, reading: bool = True) -> None:

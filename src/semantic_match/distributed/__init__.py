@@ -19,6 +19,7 @@ talk to a cluster, so ``import semantic_match`` (and this package) never loads i
 ...     m.save("/shared/index")
 ...     hasil = m.match("rup.csv", text_cols=["item", "spec"], client=client)
 """
+
 from __future__ import annotations
 
 from .cluster import connect, describe, total_threads
@@ -27,6 +28,17 @@ from .match import match_on_cluster
 from .outputs import FolderResult, is_folder_output, match_to_folder, read_match_folder
 from .partitions import input_files, load_catalog_parts, table_source
 
-__all__ = ["connect", "describe", "total_threads", "encode_documents", "match_on_cluster", "match_to_folder",
-           "read_match_folder", "FolderResult", "is_folder_output", "input_files", "load_catalog_parts",
-           "table_source"]
+__all__ = [
+    "connect",
+    "describe",
+    "total_threads",
+    "encode_documents",
+    "match_on_cluster",
+    "match_to_folder",
+    "read_match_folder",
+    "FolderResult",
+    "is_folder_output",
+    "input_files",
+    "load_catalog_parts",
+    "table_source",
+]

@@ -9,6 +9,7 @@ Workers started by Dask's nanny run with ``OMP_NUM_THREADS=1``, so each worker t
 with one core: give a worker as many threads as it has cores (``threads_per_worker``) or run one
 single-threaded worker per core.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -26,8 +27,15 @@ __all__ = ["connect", "describe", "total_threads"]
 logger = logging.getLogger(__name__)
 
 
-def connect(workers: int | None = None, scheduler: str | None = None, *, threads_per_worker: int | None = None,
-            dashboard_address: str | None = ":8787", announce: bool = True, **cluster_options) -> Client:
+def connect(
+    workers: int | None = None,
+    scheduler: str | None = None,
+    *,
+    threads_per_worker: int | None = None,
+    dashboard_address: str | None = ":8787",
+    announce: bool = True,
+    **cluster_options,
+) -> Client:
     """Start a local cluster of ``workers`` processes, or connect to the scheduler at ``scheduler``.
 
     Parameters
@@ -70,8 +78,13 @@ def connect(workers: int | None = None, scheduler: str | None = None, *, threads
         if threads_per_worker is not None and (not isinstance(threads_per_worker, int) or threads_per_worker < 1):
             raise InputError(f"threads_per_worker must be a whole number >= 1, got {threads_per_worker!r}")
         # Processes, not threads: the encoders and the lexical channels hold the GIL part of the time.
-        client = Client(n_workers=workers, threads_per_worker=threads_per_worker, processes=True,
-                        dashboard_address=dashboard_address, **cluster_options)
+        client = Client(
+            n_workers=workers,
+            threads_per_worker=threads_per_worker,
+            processes=True,
+            dashboard_address=dashboard_address,
+            **cluster_options,
+        )
     line = describe(client)
     logger.info(line)
     if announce:
@@ -91,11 +104,16 @@ def describe(client: Client) -> str:
     """One line: workers, threads and the dashboard link of a client's cluster."""
     nthreads = client.nthreads()
     threads = sorted(set(nthreads.values())) or [0]
-    per = f"{threads[0]} thread{'s' if threads[0] != 1 else ''}" if len(threads) == 1 else \
-        f"{threads[0]}-{threads[-1]} threads"
+    per = (
+        f"{threads[0]} thread{'s' if threads[0] != 1 else ''}"
+        if len(threads) == 1
+        else f"{threads[0]}-{threads[-1]} threads"
+    )
     link = client.dashboard_link if client.scheduler_info().get("services", {}).get("dashboard") else None
     if link and importlib.util.find_spec("bokeh") is None:
         # The scheduler serves the address, but its pages need bokeh (not a dependency of ours).
         link += " (pip install 'bokeh>=3.1' to see it)"
-    return (f"dask: {len(nthreads)} worker{'s' if len(nthreads) != 1 else ''} x {per} at {client.scheduler.address}, "
-            + (f"dashboard {link}" if link else "no dashboard"))
+    return (
+        f"dask: {len(nthreads)} worker{'s' if len(nthreads) != 1 else ''} x {per} at {client.scheduler.address}, "
+        + (f"dashboard {link}" if link else "no dashboard")
+    )

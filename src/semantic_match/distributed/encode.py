@@ -4,6 +4,7 @@
 :func:`encode_documents`; everything else of the build (lexical channels, statistics, the index
 folder) stays on the driver, so the index is the one a single process builds.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -27,10 +28,18 @@ __all__ = ["encode_documents", "TEXTS_PER_PARTITION_MAX"]
 TEXTS_PER_PARTITION_MAX = 4096
 
 
-def encode_documents(client: Client, encoder: Encoder, texts: Sequence[str], *, batch_size: int | None = None,
-                     show_progress: bool | None = None, partition_rows: int | None = None,
-                     resources: dict | None = None, retries: int = RETRIES,
-                     on_partition: Callable[[int, int], object] | None = None) -> np.ndarray:
+def encode_documents(
+    client: Client,
+    encoder: Encoder,
+    texts: Sequence[str],
+    *,
+    batch_size: int | None = None,
+    show_progress: bool | None = None,
+    partition_rows: int | None = None,
+    resources: dict | None = None,
+    retries: int = RETRIES,
+    on_partition: Callable[[int, int], object] | None = None,
+) -> np.ndarray:
     """Document vectors of ``texts`` computed on a Dask cluster, exactly as ``encoder.encode_documents`` gives them.
 
     Parameters
@@ -71,17 +80,29 @@ def encode_documents(client: Client, encoder: Encoder, texts: Sequence[str], *, 
     if not texts:
         return out
     spec = encoder_spec(encoder)
-    rows = partition_size(len(texts), slots=total_threads(client), unit=size, largest=TEXTS_PER_PARTITION_MAX,
-                          requested=partition_rows)
+    rows = partition_size(
+        len(texts), slots=total_threads(client), unit=size, largest=TEXTS_PER_PARTITION_MAX, requested=partition_rows
+    )
     bounds = partition_bounds(len(texts), rows)
     tasks = ((i, (spec, texts[a:b], size)) for i, (a, b) in enumerate(bounds))
-    for i, vectors in run_partitions(client, encode_partition, tasks, total=len(bounds), name="encode-partition",
-                                     desc="encoding items", show_progress=show_progress, resources=resources,
-                                     retries=retries, on_partition=on_partition):
+    for i, vectors in run_partitions(
+        client,
+        encode_partition,
+        tasks,
+        total=len(bounds),
+        name="encode-partition",
+        desc="encoding items",
+        show_progress=show_progress,
+        resources=resources,
+        retries=retries,
+        on_partition=on_partition,
+    ):
         a, b = bounds[i]
         if not isinstance(vectors, np.ndarray) or vectors.shape != (b - a, dim):
-            raise EncoderError(f"a worker returned vectors of shape {getattr(vectors, 'shape', None)} for "
-                               f"{b - a} texts of dimension {dim}; are the workers' encoder and library versions "
-                               f"the driver's?")
+            raise EncoderError(
+                f"a worker returned vectors of shape {getattr(vectors, 'shape', None)} for "
+                f"{b - a} texts of dimension {dim}; are the workers' encoder and library versions "
+                f"the driver's?"
+            )
         out[a:b] = vectors
     return out

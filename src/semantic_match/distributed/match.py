@@ -6,6 +6,7 @@ needs; every worker opens the matcher's index folder once (see :mod:`.worker`) a
 partitions with the driver's ranking settings. The partitions' results, put back in order, are
 the frame a single process returns.
 """
+
 from __future__ import annotations
 
 import os
@@ -64,8 +65,10 @@ def index_spec(matcher: Matcher) -> IndexSpec:
     """
     folder = getattr(matcher, "folder_", None)
     if folder is None:
-        raise InputError("this matcher has no index folder: save the index to a folder every worker can read "
-                         "first (matcher.save('shared/index')), or load it from one")
+        raise InputError(
+            "this matcher has no index folder: save the index to a folder every worker can read "
+            "first (matcher.save('shared/index')), or load it from one"
+        )
     folder = Path(os.path.abspath(folder))
     try:
         commit = (folder / CURRENT).read_text(encoding="ascii").strip() or None
@@ -73,14 +76,28 @@ def index_spec(matcher: Matcher) -> IndexSpec:
         commit = None  # a format-1 folder: one set of files, no commits
     mine = getattr(matcher, "commit_name_", None)
     if mine is not None and mine != commit:
-        raise InputError(f"index '{folder}' has moved on to {commit} since this matcher read or wrote {mine}; "
-                         f"load it again (Matcher.load) before matching on the cluster")
+        raise InputError(
+            f"index '{folder}' has moved on to {commit} since this matcher read or wrote {mine}; "
+            f"load it again (Matcher.load) before matching on the cluster"
+        )
     enc = matcher.encoder_
     ship = enc is not None and enc.identity().get("backend") not in REBUILDABLE_BACKENDS
-    return IndexSpec(folder=str(folder), commit=commit, signature=_signature(matcher), batch_size=matcher.batch_size,
-                     ranking={"mode": matcher.mode, "weights": dict(matcher.weights_), "fusion": matcher.fusion,
-                              "rrf_k": matcher.rrf_k}, exact=matcher.exact,
-                     calibration=matcher.calibration_, encoder=enc if ship else None, blas_threads=blas_threads())
+    return IndexSpec(
+        folder=str(folder),
+        commit=commit,
+        signature=_signature(matcher),
+        batch_size=matcher.batch_size,
+        ranking={
+            "mode": matcher.mode,
+            "weights": dict(matcher.weights_),
+            "fusion": matcher.fusion,
+            "rrf_k": matcher.rrf_k,
+        },
+        exact=matcher.exact,
+        calibration=matcher.calibration_,
+        encoder=enc if ship else None,
+        blas_threads=blas_threads(),
+    )
 
 
 @dataclass
@@ -97,10 +114,20 @@ class MatchPlan:
         return self.needs.items.iloc[a:b]
 
 
-def plan_match(matcher: Matcher, needs: TableSource | Sequence[str], *, slots: int, text_cols=None,
-               id_col: str | None = None, k: int = 10, filters: Filters | None = None, keep_cols: Sequence[str] = (),
-               sheet: str | int | None = None, encoding: str | None = None,
-               partition_rows: int | None = None) -> MatchPlan:
+def plan_match(
+    matcher: Matcher,
+    needs: TableSource | Sequence[str],
+    *,
+    slots: int,
+    text_cols=None,
+    id_col: str | None = None,
+    k: int = 10,
+    filters: Filters | None = None,
+    keep_cols: Sequence[str] = (),
+    sheet: str | int | None = None,
+    encoding: str | None = None,
+    partition_rows: int | None = None,
+) -> MatchPlan:
     """Read and validate the needs on the driver and cut them into partitions.
 
     ``needs`` may also be a glob or a folder of table files (see :mod:`.partitions`).
@@ -110,15 +137,23 @@ def plan_match(matcher: Matcher, needs: TableSource | Sequence[str], *, slots: i
         raise InputError(f"k must be a positive integer, got {k!r}")
     clock = time.perf_counter()
     source = table_source(needs, id_col=id_col, sheet=sheet, encoding=encoding)
-    table = load_needs(source, text_cols=text_cols, id_col=id_col, keep_cols=list(keep_cols), sheet=sheet,
-                       encoding=encoding)
+    table = load_needs(
+        source, text_cols=text_cols, id_col=id_col, keep_cols=list(keep_cols), sheet=sheet, encoding=encoding
+    )
     matcher.filter_mask(filters)  # a bad filter fails here, once, not on every worker
-    rows = partition_size(len(table), slots=slots, unit=NEEDS_PER_BATCH, largest=NEEDS_PER_PARTITION_MAX,
-                          requested=partition_rows)
-    request = MatchRequest(text_cols=tuple(table.text_cols), id_col=table.id_col, k=min(k, max(matcher.n_items, 1)),
-                           filters=filters, keep_cols=tuple(keep_cols))
-    return MatchPlan(needs=table, request=request, bounds=partition_bounds(len(table), rows),
-                     seconds=time.perf_counter() - clock)
+    rows = partition_size(
+        len(table), slots=slots, unit=NEEDS_PER_BATCH, largest=NEEDS_PER_PARTITION_MAX, requested=partition_rows
+    )
+    request = MatchRequest(
+        text_cols=tuple(table.text_cols),
+        id_col=table.id_col,
+        k=min(k, max(matcher.n_items, 1)),
+        filters=filters,
+        keep_cols=tuple(keep_cols),
+    )
+    return MatchPlan(
+        needs=table, request=request, bounds=partition_bounds(len(table), rows), seconds=time.perf_counter() - clock
+    )
 
 
 def concat_parts(parts: list[pd.DataFrame]) -> pd.DataFrame:
@@ -128,12 +163,23 @@ def concat_parts(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(kept, ignore_index=True)
 
 
-def match_on_cluster(client: Client, matcher: Matcher, needs: TableSource | Sequence[str], *,
-                     text_cols: Sequence[str] | str | None = None, id_col: str | None = None, k: int = 10,
-                     filters: Filters | None = None, keep_cols: Sequence[str] = (), sheet: str | int | None = None,
-                     encoding: str | None = None, partition_rows: int | None = None, resources: dict | None = None,
-                     retries: int = RETRIES,
-                     on_partition: Callable[[int, int], object] | None = None) -> pd.DataFrame:
+def match_on_cluster(
+    client: Client,
+    matcher: Matcher,
+    needs: TableSource | Sequence[str],
+    *,
+    text_cols: Sequence[str] | str | None = None,
+    id_col: str | None = None,
+    k: int = 10,
+    filters: Filters | None = None,
+    keep_cols: Sequence[str] = (),
+    sheet: str | int | None = None,
+    encoding: str | None = None,
+    partition_rows: int | None = None,
+    resources: dict | None = None,
+    retries: int = RETRIES,
+    on_partition: Callable[[int, int], object] | None = None,
+) -> pd.DataFrame:
     """:meth:`Matcher.match` on a Dask cluster: the same frame, rows in the same order.
 
     Parameters
@@ -170,15 +216,34 @@ def match_on_cluster(client: Client, matcher: Matcher, needs: TableSource | Sequ
     >>> m.match("/shared/rup/*.parquet", text_cols=["item", "spec"], client=client)  # doctest: +SKIP
     """
     spec = index_spec(matcher)
-    plan = plan_match(matcher, needs, slots=total_threads(client), text_cols=text_cols, id_col=id_col, k=k,
-                      filters=filters, keep_cols=keep_cols, sheet=sheet, encoding=encoding,
-                      partition_rows=partition_rows)
+    plan = plan_match(
+        matcher,
+        needs,
+        slots=total_threads(client),
+        text_cols=text_cols,
+        id_col=id_col,
+        k=k,
+        filters=filters,
+        keep_cols=keep_cols,
+        sheet=sheet,
+        encoding=encoding,
+        partition_rows=partition_rows,
+    )
     clock = time.perf_counter()
     parts: list[pd.DataFrame] = [pd.DataFrame()] * len(plan.bounds)
     tasks = ((i, (spec, plan.partition(i), plan.request)) for i in range(len(plan.bounds)))
-    for i, frame in run_partitions(client, match_partition, tasks, total=len(plan.bounds), name="match-partition",
-                                   desc="matching needs", show_progress=matcher.show_progress,
-                                   resources=resources, retries=retries, on_partition=on_partition):
+    for i, frame in run_partitions(
+        client,
+        match_partition,
+        tasks,
+        total=len(plan.bounds),
+        name="match-partition",
+        desc="matching needs",
+        show_progress=matcher.show_progress,
+        resources=resources,
+        retries=retries,
+        on_partition=on_partition,
+    ):
         parts[i] = frame
     cluster = time.perf_counter() - clock
     clock = time.perf_counter()

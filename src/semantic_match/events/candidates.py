@@ -8,6 +8,7 @@ pairs are always added, with their pair score or 0 when no need links them.
 :func:`choose_candidates` takes the pair scores (stage 3) and returns
 :class:`Candidates` for the schedule stage.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -40,16 +41,27 @@ class Candidates:
 
 def choose_candidates(scores: PairScores, inputs: EventInputs) -> Candidates:
     """The candidates of an event: best suppliers per buyer, the organiser's lists applied."""
-    offered = candidate_pairs(scores.pairs, per_buyer=inputs.candidates_per_buyer, must_meet=inputs.must_meet,
-                              do_not_meet=inputs.do_not_meet, fixed=inputs.fixed)
+    offered = candidate_pairs(
+        scores.pairs,
+        per_buyer=inputs.candidates_per_buyer,
+        must_meet=inputs.must_meet,
+        do_not_meet=inputs.do_not_meet,
+        fixed=inputs.fixed,
+    )
     chosen = set(zip(offered["buyer_id"], offered["supplier_id"]))
     pairs = scores.pairs.copy()
     pairs["candidate"] = [(b, s) in chosen for b, s in zip(pairs["buyer_id"], pairs["supplier_id"])]
     return Candidates(offered=offered, pair_scores=pairs)
 
 
-def candidate_pairs(pairs: pd.DataFrame, *, per_buyer: int, must_meet: Sequence[tuple[str, str]] = (),
-                    do_not_meet: Sequence[tuple[str, str]] = (), fixed: pd.DataFrame | None = None) -> pd.DataFrame:
+def candidate_pairs(
+    pairs: pd.DataFrame,
+    *,
+    per_buyer: int,
+    must_meet: Sequence[tuple[str, str]] = (),
+    do_not_meet: Sequence[tuple[str, str]] = (),
+    fixed: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """The pairs offered to the scheduler: ``buyer_id, supplier_id, score``.
 
     Parameters
@@ -79,5 +91,7 @@ def candidate_pairs(pairs: pd.DataFrame, *, per_buyer: int, must_meet: Sequence[
     score_of = dict(zip(zip(pairs["buyer_id"], pairs["supplier_id"]), pairs["score"]))
     have = set(zip(keep["buyer_id"], keep["supplier_id"]))
     extra = [(b, s, float(score_of.get((b, s), 0.0))) for b, s in required if (b, s) not in have]
-    return pd.concat([keep[["buyer_id", "supplier_id", "score"]],
-                      pd.DataFrame(extra, columns=["buyer_id", "supplier_id", "score"])], ignore_index=True)
+    return pd.concat(
+        [keep[["buyer_id", "supplier_id", "score"]], pd.DataFrame(extra, columns=["buyer_id", "supplier_id", "score"])],
+        ignore_index=True,
+    )

@@ -6,6 +6,7 @@ matplotlib is imported when the first chart is drawn. Colours come from the
 package's palette (:mod:`semantic_match.io.html`): a weak match is drawn in
 ``LOW``, everything else in ``ACCENT``.
 """
+
 from __future__ import annotations
 
 import base64
@@ -20,7 +21,7 @@ from .compat import renamed_keywords
 
 __all__ = ["confidence_histogram", "needs_per_supplier", "meetings_per_slot"]
 
-_WEAK = LOW[0]      # the text colour of a weak match, strong enough for bars
+_WEAK = LOW[0]  # the text colour of a weak match, strong enough for bars
 
 
 def _figure(width: float = 7.0, height: float = 3.2):
@@ -28,8 +29,10 @@ def _figure(width: float = 7.0, height: float = 3.2):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError as exc:  # pragma: no cover - matplotlib is a dependency
-        raise InputError("the HTML report draws its charts with matplotlib; install it "
-                         "(pip install matplotlib) or export without 'html'") from exc
+        raise InputError(
+            "the HTML report draws its charts with matplotlib; install it "
+            "(pip install matplotlib) or export without 'html'"
+        ) from exc
     fig = Figure(figsize=(width, height), dpi=110)
     FigureCanvasAgg(fig)
     return fig

@@ -5,6 +5,7 @@ Version 0.1.0 named one thing differently in different functions: ``must`` /
 ``min_confidence``. Every function now uses the second name; the first keeps
 working for a while, and the warning says what to write instead.
 """
+
 from __future__ import annotations
 
 import functools
@@ -42,6 +43,7 @@ def renamed_keywords(**renames: str) -> Callable[[F], F]:
     >>> cut(threshold=0.3)   # doctest: +SKIP
     0.3
     """
+
     def decorate(func: F) -> F:
         name = func.__qualname__
 
@@ -50,8 +52,9 @@ def renamed_keywords(**renames: str) -> Callable[[F], F]:
             for old, new in renames.items():
                 if old in kwargs:
                     if new in kwargs:
-                        raise InputError(f"{name}() got both {old}= and {new}=; {old} is the old name of "
-                                         f"{new}, pass {new} only")
+                        raise InputError(
+                            f"{name}() got both {old}= and {new}=; {old} is the old name of {new}, pass {new} only"
+                        )
                     # stacklevel 2 from here: the line that called the public function.
                     warn_renamed(f"{name}({old}=...)", f"{name}({new}=...)", stacklevel=2)
                     kwargs[new] = kwargs.pop(old)

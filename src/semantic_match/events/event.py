@@ -10,6 +10,7 @@ schedules the meetings and lists the needs no local product serves.
 :meth:`EventResult.export` hands the result to the last stage, the exports
 (:mod:`.exports`): the CSV files, the Excel workbook and the HTML report.
 """
+
 from __future__ import annotations
 
 import logging
@@ -107,24 +108,28 @@ class EventResult:
 
     def supplier_agenda(self, supplier_id: str) -> pd.DataFrame:
         """Meetings of one supplier in slot order: ``slot, time, table, buyer_id, buyer, score, …``."""
-        return party_agenda(self.meetings, "supplier", supplier_id, agenda_columns("supplier"),
-                            known=self.suppliers.ids)
+        return party_agenda(
+            self.meetings, "supplier", supplier_id, agenda_columns("supplier"), known=self.suppliers.ids
+        )
 
     def summary(self) -> str:
         """A few lines for the terminal."""
         s = self.schedule
         n_needs = len(self.needs)
-        return "\n".join([
-            f"needs: {n_needs} from {len(self.buyers.ids)} buyers; {len(self.unmet)} unmet "
-            f"(best confidence < {self.min_confidence:.2f})",
-            f"pairs: {len(self.pair_scores)} buyer x supplier pairs with a served need; "
-            f"{int(self.pair_scores['candidate'].sum()) if len(self.pair_scores) else 0} candidates",
-            f"schedule: {len(self.meetings)} meetings in {len(self.slots)} slots x {len(self.tables)} tables; "
-            f"score {s.objective:.3f} of bound {s.bound:.3f} (gap {s.gap:.2%}); {s.status}",
-        ])
+        return "\n".join(
+            [
+                f"needs: {n_needs} from {len(self.buyers.ids)} buyers; {len(self.unmet)} unmet "
+                f"(best confidence < {self.min_confidence:.2f})",
+                f"pairs: {len(self.pair_scores)} buyer x supplier pairs with a served need; "
+                f"{int(self.pair_scores['candidate'].sum()) if len(self.pair_scores) else 0} candidates",
+                f"schedule: {len(self.meetings)} meetings in {len(self.slots)} slots x {len(self.tables)} tables; "
+                f"score {s.objective:.3f} of bound {s.bound:.3f} (gap {s.gap:.2%}); {s.status}",
+            ]
+        )
 
-    def export(self, out_dir: str | os.PathLike, *, formats: Sequence[str] = ("csv", "xlsx", "html"),
-               title: str | None = None) -> list[Path]:
+    def export(
+        self, out_dir: str | os.PathLike, *, formats: Sequence[str] = ("csv", "xlsx", "html"), title: str | None = None
+    ) -> list[Path]:
         """Write the CSV files, ``event.xlsx`` and ``report.html`` into ``out_dir``, all or nothing.
 
         See :func:`semantic_match.events.exports.export_event`.
@@ -135,20 +140,43 @@ class EventResult:
         return export_event(self, out_dir, formats=formats, title=title)
 
 
-def run_event(needs: TableSource, matcher: Matcher, *, slots: str | Sequence[Any], tables: int | Sequence[Any],
-              buyer_col: str = "buyer", need_id_col: str | None = None,
-              need_text_cols: Sequence[str] | str = ("need",), buyers: TableSource | None = None,
-              suppliers: TableSource | None = None, supplier_col: str = "supplier_id",
-              supplier_name_col: str = "supplier", category_col: str | None = "category",
-              availability_col: str = "available", meeting_minutes: int = 20, k: int = 10,
-              filters: dict | None = None, aggregation: Aggregation = "mean_top_n", top_n: int = 3,
-              min_confidence: float | None = None, candidates_per_buyer: int | None = None,
-              max_per_buyer: int | dict | None = None, max_per_supplier: int | dict | None = None,
-              must_meet=None, do_not_meet=None, rules: TableSource | None = None,
-              fixed: TableSource | None = None, time_limit: float = 60.0, chunk_size: int = 512,
-              work_dir: str | os.PathLike | None = None, restart: bool = False,
-              show_progress: bool | None = None, on_chunk: Callable[[int, int], None] | None = None,
-              sheet: str | int | None = None, encoding: str | None = None) -> EventResult:
+def run_event(
+    needs: TableSource,
+    matcher: Matcher,
+    *,
+    slots: str | Sequence[Any],
+    tables: int | Sequence[Any],
+    buyer_col: str = "buyer",
+    need_id_col: str | None = None,
+    need_text_cols: Sequence[str] | str = ("need",),
+    buyers: TableSource | None = None,
+    suppliers: TableSource | None = None,
+    supplier_col: str = "supplier_id",
+    supplier_name_col: str = "supplier",
+    category_col: str | None = "category",
+    availability_col: str = "available",
+    meeting_minutes: int = 20,
+    k: int = 10,
+    filters: dict | None = None,
+    aggregation: Aggregation = "mean_top_n",
+    top_n: int = 3,
+    min_confidence: float | None = None,
+    candidates_per_buyer: int | None = None,
+    max_per_buyer: int | dict | None = None,
+    max_per_supplier: int | dict | None = None,
+    must_meet=None,
+    do_not_meet=None,
+    rules: TableSource | None = None,
+    fixed: TableSource | None = None,
+    time_limit: float = 60.0,
+    chunk_size: int = 512,
+    work_dir: str | os.PathLike | None = None,
+    restart: bool = False,
+    show_progress: bool | None = None,
+    on_chunk: Callable[[int, int], None] | None = None,
+    sheet: str | int | None = None,
+    encoding: str | None = None,
+) -> EventResult:
     """Match needs to products, score buyer × supplier pairs, schedule meetings, list unmet needs.
 
     Parameters
@@ -230,19 +258,44 @@ def run_event(needs: TableSource, matcher: Matcher, *, slots: str | Sequence[Any
     # Every option is checked before the first need is matched: a typo costs nothing.
     check_aggregation(aggregation, top_n)
     inputs = read_inputs(
-        needs, matcher, slots=slots, tables=tables, buyer_col=buyer_col, need_id_col=need_id_col,
-        need_text_cols=need_text_cols, buyers=buyers, suppliers=suppliers, supplier_col=supplier_col,
-        supplier_name_col=supplier_name_col, availability_col=availability_col,
-        meeting_minutes=meeting_minutes, min_confidence=min_confidence,
-        candidates_per_buyer=candidates_per_buyer, max_per_buyer=max_per_buyer,
-        max_per_supplier=max_per_supplier, must_meet=must_meet, do_not_meet=do_not_meet, rules=rules,
-        fixed=fixed, sheet=sheet, encoding=encoding)
+        needs,
+        matcher,
+        slots=slots,
+        tables=tables,
+        buyer_col=buyer_col,
+        need_id_col=need_id_col,
+        need_text_cols=need_text_cols,
+        buyers=buyers,
+        suppliers=suppliers,
+        supplier_col=supplier_col,
+        supplier_name_col=supplier_name_col,
+        availability_col=availability_col,
+        meeting_minutes=meeting_minutes,
+        min_confidence=min_confidence,
+        candidates_per_buyer=candidates_per_buyer,
+        max_per_buyer=max_per_buyer,
+        max_per_supplier=max_per_supplier,
+        must_meet=must_meet,
+        do_not_meet=do_not_meet,
+        rules=rules,
+        fixed=fixed,
+        sheet=sheet,
+        encoding=encoding,
+    )
     timings["inputs"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    matches, match_timings = match_needs(inputs, matcher, k=k, filters=filters, chunk_size=chunk_size,
-                                         work_dir=work_dir, restart=restart, show_progress=show_progress,
-                                         on_chunk=on_chunk)
+    matches, match_timings = match_needs(
+        inputs,
+        matcher,
+        k=k,
+        filters=filters,
+        chunk_size=chunk_size,
+        work_dir=work_dir,
+        restart=restart,
+        show_progress=show_progress,
+        on_chunk=on_chunk,
+    )
     timings["match"] = time.perf_counter() - clock
     timings.update({f"match.{stage}": sec for stage, sec in match_timings.items()})
 
@@ -258,18 +311,45 @@ def run_event(needs: TableSource, matcher: Matcher, *, slots: str | Sequence[Any
     scheduled = schedule_event(candidates, inputs, time_limit=time_limit)
     timings["schedule"] = time.perf_counter() - clock
 
-    settings = {"k": k, "filters": filters, "aggregation": aggregation, "top_n": top_n,
-                "min_confidence": inputs.min_confidence, "candidates_per_buyer": inputs.candidates_per_buyer,
-                "max_per_buyer": max_per_buyer, "max_per_supplier": max_per_supplier,
-                "slots": [s.label for s in inputs.slots], "tables": len(inputs.tables),
-                "must_meet": len(inputs.must_meet), "do_not_meet": len(inputs.do_not_meet),
-                "fixed": len(inputs.fixed), "time_limit": time_limit, "n_items": matcher.n_items,
-                "item_name_col": inputs.item_name_col, "category_col": category_col}
-    logger.info("event: %d needs, %d pairs, %d meetings", len(inputs.need_table), len(candidates.pair_scores),
-                len(scheduled.meetings))
-    return EventResult(needs=inputs.need_table, matches=matches, pair_scores=candidates.pair_scores,
-                       schedule=scheduled.schedule, meetings=scheduled.meetings, unmet=scores.unmet,
-                       unmet_by_buyer=scores.unmet_by_buyer, unmet_by_category=scores.unmet_by_category,
-                       buyers=inputs.buyers, suppliers=inputs.suppliers, slots=inputs.slots,
-                       tables=inputs.tables, min_confidence=inputs.min_confidence, settings=settings,
-                       timings=timings)
+    settings = {
+        "k": k,
+        "filters": filters,
+        "aggregation": aggregation,
+        "top_n": top_n,
+        "min_confidence": inputs.min_confidence,
+        "candidates_per_buyer": inputs.candidates_per_buyer,
+        "max_per_buyer": max_per_buyer,
+        "max_per_supplier": max_per_supplier,
+        "slots": [s.label for s in inputs.slots],
+        "tables": len(inputs.tables),
+        "must_meet": len(inputs.must_meet),
+        "do_not_meet": len(inputs.do_not_meet),
+        "fixed": len(inputs.fixed),
+        "time_limit": time_limit,
+        "n_items": matcher.n_items,
+        "item_name_col": inputs.item_name_col,
+        "category_col": category_col,
+    }
+    logger.info(
+        "event: %d needs, %d pairs, %d meetings",
+        len(inputs.need_table),
+        len(candidates.pair_scores),
+        len(scheduled.meetings),
+    )
+    return EventResult(
+        needs=inputs.need_table,
+        matches=matches,
+        pair_scores=candidates.pair_scores,
+        schedule=scheduled.schedule,
+        meetings=scheduled.meetings,
+        unmet=scores.unmet,
+        unmet_by_buyer=scores.unmet_by_buyer,
+        unmet_by_category=scores.unmet_by_category,
+        buyers=inputs.buyers,
+        suppliers=inputs.suppliers,
+        slots=inputs.slots,
+        tables=inputs.tables,
+        min_confidence=inputs.min_confidence,
+        settings=settings,
+        timings=timings,
+    )

@@ -23,6 +23,7 @@ Then it is published:
 A hard crash in the middle of the renames (a few milliseconds) can leave a
 mix; the earlier files are then in the backup folder ``.<out>.previous-…``.
 """
+
 from __future__ import annotations
 
 import json
@@ -77,12 +78,16 @@ def write_csvs(result: EventResult, folder: Path, *, escape_formulas: bool = Tru
     """
     paths = []
     for name, attr in CSV_FILES.items():
-        frame = (getattr(result, attr) if attr else
-                 agenda_table(result, "buyer" if name == "agenda_buyers.csv" else "supplier"))
+        frame = (
+            getattr(result, attr)
+            if attr
+            else agenda_table(result, "buyer" if name == "agenda_buyers.csv" else "supplier")
+        )
         path = folder / name
         # For people (Excel): formula-like text escaped, CRLF records (see io/spreadsheet.py).
-        csv_safe(frame, escape_formulas=escape_formulas).to_csv(path, index=False, encoding="utf-8-sig",
-                                                                lineterminator="\r\n")
+        csv_safe(frame, escape_formulas=escape_formulas).to_csv(
+            path, index=False, encoding="utf-8-sig", lineterminator="\r\n"
+        )
         paths.append(path)
     return paths
 
@@ -90,16 +95,29 @@ def write_csvs(result: EventResult, folder: Path, *, escape_formulas: bool = Tru
 def event_json(result: EventResult, title: str) -> dict:
     """The content of ``event.json``: settings, counts, the schedule's quality and the timings."""
     s = result.schedule
-    return {"title": title, "settings": result.settings,
-            "needs": len(result.needs), "buyers": len(result.buyers.ids), "suppliers": len(result.suppliers.ids),
-            "unmet_needs": len(result.unmet), "pairs": len(result.pair_scores), "meetings": len(result.meetings),
-            "schedule": {"objective": s.objective, "bound": s.bound, "gap": s.gap, "status": s.status,
-                         "solve_seconds": s.solve_seconds},
-            "timings": {k: round(v, 3) for k, v in result.timings.items()}}
+    return {
+        "title": title,
+        "settings": result.settings,
+        "needs": len(result.needs),
+        "buyers": len(result.buyers.ids),
+        "suppliers": len(result.suppliers.ids),
+        "unmet_needs": len(result.unmet),
+        "pairs": len(result.pair_scores),
+        "meetings": len(result.meetings),
+        "schedule": {
+            "objective": s.objective,
+            "bound": s.bound,
+            "gap": s.gap,
+            "status": s.status,
+            "solve_seconds": s.solve_seconds,
+        },
+        "timings": {k: round(v, 3) for k, v in result.timings.items()},
+    }
 
 
-def export_event(result: EventResult, out_dir: str | os.PathLike, *, formats: Sequence[str] = FORMATS,
-                 title: str | None = None) -> list[Path]:
+def export_event(
+    result: EventResult, out_dir: str | os.PathLike, *, formats: Sequence[str] = FORMATS, title: str | None = None
+) -> list[Path]:
     """Write an event's files into ``out_dir``; all of them or, on any error, none.
 
     Parameters
@@ -145,8 +163,10 @@ def export_event(result: EventResult, out_dir: str | os.PathLike, *, formats: Se
     names = export_names(formats)
     blocked = [n for n in names if (out_dir / n).exists() and not (out_dir / n).is_file()]
     if blocked:
-        raise InputError(f"'{out_dir}' holds {blocked} that are not files, where the export writes files of "
-                         f"those names; move them away or choose another output folder")
+        raise InputError(
+            f"'{out_dir}' holds {blocked} that are not files, where the export writes files of "
+            f"those names; move them away or choose another output folder"
+        )
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     scratch = make_temp_dir(out_dir.parent, prefix=f".{out_dir.name}.export-")
     try:
@@ -156,8 +176,9 @@ def export_event(result: EventResult, out_dir: str | os.PathLike, *, formats: Se
             write_workbook(result, scratch / "event.xlsx", title=title)
         if "html" in formats:
             (scratch / "report.html").write_text(render_html(result, title=title), encoding="utf-8")
-        (scratch / "event.json").write_text(json.dumps(event_json(result, title), indent=2, ensure_ascii=False,
-                                                       default=str) + "\n", encoding="utf-8")
+        (scratch / "event.json").write_text(
+            json.dumps(event_json(result, title), indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
+        )
         publish_files(scratch, out_dir, names)
     finally:
         # Gone after a one-rename publish; otherwise only the new files' leftovers of a failure remain.
@@ -178,8 +199,8 @@ def publish_files(scratch: Path, out_dir: Path, names: Sequence[str]) -> None:
         replace_folder(scratch, out_dir)
         return
     backup = make_temp_dir(out_dir.parent, prefix=f".{out_dir.name}.previous-")
-    aside: list[str] = []       # earlier files now in the backup folder
-    placed: list[str] = []      # new files now in out_dir
+    aside: list[str] = []  # earlier files now in the backup folder
+    placed: list[str] = []  # new files now in out_dir
     try:
         for name in names:
             target = out_dir / name

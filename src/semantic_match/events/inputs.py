@@ -8,6 +8,7 @@ be held (:func:`check_required`). Its :class:`EventInputs` is all the later
 stages need from the user and from the matcher's catalogue; an error found
 here costs nothing, as no need has been matched and no file written.
 """
+
 from __future__ import annotations
 
 import os
@@ -84,16 +85,32 @@ class EventInputs:
     candidates_per_buyer: int
 
 
-def read_inputs(needs: TableSource, matcher: Matcher, *, slots: str | Sequence[Any], tables: int | Sequence[Any],
-                buyer_col: str = "buyer", need_id_col: str | None = None,
-                need_text_cols: Sequence[str] | str = ("need",), buyers: TableSource | None = None,
-                suppliers: TableSource | None = None, supplier_col: str = "supplier_id",
-                supplier_name_col: str = "supplier", availability_col: str = "available",
-                meeting_minutes: int = 20, min_confidence: float | None = None,
-                candidates_per_buyer: int | None = None, max_per_buyer: int | dict | None = None,
-                max_per_supplier: int | dict | None = None, must_meet=None, do_not_meet=None,
-                rules: TableSource | None = None, fixed: TableSource | None = None,
-                sheet: str | int | None = None, encoding: str | None = None) -> EventInputs:
+def read_inputs(
+    needs: TableSource,
+    matcher: Matcher,
+    *,
+    slots: str | Sequence[Any],
+    tables: int | Sequence[Any],
+    buyer_col: str = "buyer",
+    need_id_col: str | None = None,
+    need_text_cols: Sequence[str] | str = ("need",),
+    buyers: TableSource | None = None,
+    suppliers: TableSource | None = None,
+    supplier_col: str = "supplier_id",
+    supplier_name_col: str = "supplier",
+    availability_col: str = "available",
+    meeting_minutes: int = 20,
+    min_confidence: float | None = None,
+    candidates_per_buyer: int | None = None,
+    max_per_buyer: int | dict | None = None,
+    max_per_supplier: int | dict | None = None,
+    must_meet=None,
+    do_not_meet=None,
+    rules: TableSource | None = None,
+    fixed: TableSource | None = None,
+    sheet: str | int | None = None,
+    encoding: str | None = None,
+) -> EventInputs:
     """Read and check every input of an event; arguments as for :func:`~semantic_match.events.event.run_event`.
 
     Raises
@@ -107,20 +124,31 @@ def read_inputs(needs: TableSource, matcher: Matcher, *, slots: str | Sequence[A
     table_labels, _ = normalize_tables(tables)
     if candidates_per_buyer is None:
         candidates_per_buyer = 2 * len(slot_list)
-    if isinstance(candidates_per_buyer, bool) or not isinstance(candidates_per_buyer, int) \
-            or candidates_per_buyer < 1:
+    if isinstance(candidates_per_buyer, bool) or not isinstance(candidates_per_buyer, int) or candidates_per_buyer < 1:
         raise InputError(f"candidates_per_buyer must be a whole number >= 1; got {candidates_per_buyer!r}")
     cut = _min_confidence(min_confidence, matcher)
     text_cols = [need_text_cols] if isinstance(need_text_cols, str) else list(need_text_cols)
-    table = load_event_needs(needs, need_id_col=need_id_col, need_text_cols=text_cols, buyer_col=buyer_col,
-                             sheet=sheet, encoding=encoding)
-    buyer_parties, need_buyer = buyers_from_needs(table.items, buyer_col, buyers=buyers, slots=slot_list,
-                                                  availability_col=availability_col,
-                                                  need_id_col=table.id_col, source=_needs_where(needs))
+    table = load_event_needs(
+        needs, need_id_col=need_id_col, need_text_cols=text_cols, buyer_col=buyer_col, sheet=sheet, encoding=encoding
+    )
+    buyer_parties, need_buyer = buyers_from_needs(
+        table.items,
+        buyer_col,
+        buyers=buyers,
+        slots=slot_list,
+        availability_col=availability_col,
+        need_id_col=table.id_col,
+        source=_needs_where(needs),
+    )
     items = matcher.items
-    supplier_parties, item_supplier = suppliers_from_catalog(items, supplier_col, suppliers=suppliers,
-                                                             slots=slot_list, availability_col=availability_col,
-                                                             name_col=supplier_name_col)
+    supplier_parties, item_supplier = suppliers_from_catalog(
+        items,
+        supplier_col,
+        suppliers=suppliers,
+        slots=slot_list,
+        availability_col=availability_col,
+        name_col=supplier_name_col,
+    )
     common = {"buyers": buyer_parties, "suppliers": supplier_parties}
     must = _pairs_argument(must_meet, "must_meet", rule="must_meet", **common)
     never = _pairs_argument(do_not_meet, "do_not_meet", rule="do_not_meet", **common)
@@ -128,24 +156,50 @@ def read_inputs(needs: TableSource, matcher: Matcher, *, slots: str | Sequence[A
         more_must, more_never = read_rules(rules, **common)
         must, never = must + more_must, never + more_never
     must, never = list(dict.fromkeys(must)), list(dict.fromkeys(never))
-    fixed_df = (read_fixed(fixed, slots=slot_list, tables=table_labels, **common) if fixed is not None
-                else pd.DataFrame({"buyer_id": [], "supplier_id": [], "slot": []}, dtype=object))
-    check_required(must_meet=must, do_not_meet=never, fixed=fixed_df, n_slots=len(slot_list),
-                   n_tables=len(table_labels), max_per_buyer=max_per_buyer, max_per_supplier=max_per_supplier,
-                   **common)
+    fixed_df = (
+        read_fixed(fixed, slots=slot_list, tables=table_labels, **common)
+        if fixed is not None
+        else pd.DataFrame({"buyer_id": [], "supplier_id": [], "slot": []}, dtype=object)
+    )
+    check_required(
+        must_meet=must,
+        do_not_meet=never,
+        fixed=fixed_df,
+        n_slots=len(slot_list),
+        n_tables=len(table_labels),
+        max_per_buyer=max_per_buyer,
+        max_per_supplier=max_per_supplier,
+        **common,
+    )
 
-    need_table = pd.DataFrame({"need_id": table.ids, "buyer_id": need_buyer,
-                               "buyer": [buyer_parties.name(b) for b in need_buyer],
-                               "need_text": raw_texts(table)})
+    need_table = pd.DataFrame(
+        {
+            "need_id": table.ids,
+            "buyer_id": need_buyer,
+            "buyer": [buyer_parties.name(b) for b in need_buyer],
+            "need_text": raw_texts(table),
+        }
+    )
     item_ids = items[matcher.id_col].astype(str)
     name_col = matcher.catalog_.text_cols[0]
     return EventInputs(
-        needs=table, need_table=need_table, buyers=buyer_parties, suppliers=supplier_parties,
+        needs=table,
+        need_table=need_table,
+        buyers=buyer_parties,
+        suppliers=supplier_parties,
         supplier_of_item=dict(zip(item_ids, item_supplier)),
-        product_names=dict(zip(item_ids, items[name_col].astype(str))), item_name_col=name_col,
-        slots=slot_list, tables=table_labels, must_meet=must, do_not_meet=never, fixed=fixed_df,
-        max_per_buyer=max_per_buyer, max_per_supplier=max_per_supplier, min_confidence=cut,
-        candidates_per_buyer=candidates_per_buyer)
+        product_names=dict(zip(item_ids, items[name_col].astype(str))),
+        item_name_col=name_col,
+        slots=slot_list,
+        tables=table_labels,
+        must_meet=must,
+        do_not_meet=never,
+        fixed=fixed_df,
+        max_per_buyer=max_per_buyer,
+        max_per_supplier=max_per_supplier,
+        min_confidence=cut,
+        candidates_per_buyer=candidates_per_buyer,
+    )
 
 
 def _needs_where(needs: TableSource) -> str:
@@ -155,19 +209,26 @@ def _needs_where(needs: TableSource) -> str:
 def _min_confidence(value: float | None, matcher: Matcher) -> float:
     if value is None:
         if matcher.calibration_ is None:
-            raise InputError("this matcher has no confidence calibration for its encoder, so there is no "
-                             "default threshold; pass min_confidence=... (--min-confidence X), use the "
-                             "embedded default encoder, or fit one with Matcher.calibrate(pairs)")
+            raise InputError(
+                "this matcher has no confidence calibration for its encoder, so there is no "
+                "default threshold; pass min_confidence=... (--min-confidence X), use the "
+                "embedded default encoder, or fit one with Matcher.calibrate(pairs)"
+            )
         value = float(matcher.calibration_.threshold)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise InputError(f"min_confidence must be a number between 0 and 1 (a calibrated confidence); "
-                         f"got {value!r}")
+        raise InputError(f"min_confidence must be a number between 0 and 1 (a calibrated confidence); got {value!r}")
     return float(value)
 
 
-def load_event_needs(needs: TableSource, *, need_text_cols: Sequence[str], buyer_col: str,
-                     need_id_col: str | None = None, sheet: str | int | None = None,
-                     encoding: str | None = None) -> Catalog:
+def load_event_needs(
+    needs: TableSource,
+    *,
+    need_text_cols: Sequence[str],
+    buyer_col: str,
+    need_id_col: str | None = None,
+    sheet: str | int | None = None,
+    encoding: str | None = None,
+) -> Catalog:
     """The needs of an event, validated; the buyer column is kept as metadata.
 
     Missing columns are named with the event's own options (``--need-text-col``,
@@ -188,12 +249,19 @@ def load_event_needs(needs: TableSource, *, need_text_cols: Sequence[str], buyer
     meta = [buyer_col] if buyer_col not in text_cols and buyer_col != need_id_col else []
     # With an id column the file is read again with the ids as text ("007" stays "007") and
     # messages name its lines; without one, load_needs numbers the rows of the table read here.
-    return load_needs(needs if need_id_col is not None else frame, text_cols=text_cols, id_col=need_id_col,
-                      keep_cols=meta, sheet=sheet, encoding=encoding)
+    return load_needs(
+        needs if need_id_col is not None else frame,
+        text_cols=text_cols,
+        id_col=need_id_col,
+        keep_cols=meta,
+        sheet=sheet,
+        encoding=encoding,
+    )
 
 
-def _pairs_argument(value, name: str, *, buyers: Parties, suppliers: Parties,
-                    rule: Literal["must_meet", "do_not_meet"]) -> list[Pair]:
+def _pairs_argument(
+    value, name: str, *, buyers: Parties, suppliers: Parties, rule: Literal["must_meet", "do_not_meet"]
+) -> list[Pair]:
     """Pairs from a file/DataFrame (see read_pairs) or an iterable of (buyer, supplier) ids or names."""
     if value is None:
         return []
@@ -205,16 +273,26 @@ def _pairs_argument(value, name: str, *, buyers: Parties, suppliers: Parties,
         return []
     bad = [r for r in rows if isinstance(r, (str, bytes)) or not isinstance(r, Sequence) or len(r) != 2]
     if bad:
-        raise InputError(f"{name} must hold (buyer, supplier) pairs; got {format_list(bad)}; write e.g. "
-                         f"{name}=[('B01', 'S001')]")
+        raise InputError(
+            f"{name} must hold (buyer, supplier) pairs; got {format_list(bad)}; write e.g. {name}=[('B01', 'S001')]"
+        )
     frame = pd.DataFrame(rows, columns=["buyer_id", "supplier_id"])
     return read_pairs(frame, buyers=buyers, suppliers=suppliers, what=f"{name}=[...]")
 
 
 @renamed_keywords(must="must_meet", dnm="do_not_meet")
-def check_required(*, must_meet: list[Pair], do_not_meet: list[Pair], fixed: pd.DataFrame, buyers: Parties,
-                   suppliers: Parties, n_slots: int, n_tables: int, max_per_buyer: int | dict | None,
-                   max_per_supplier: int | dict | None) -> None:
+def check_required(
+    *,
+    must_meet: list[Pair],
+    do_not_meet: list[Pair],
+    fixed: pd.DataFrame,
+    buyers: Parties,
+    suppliers: Parties,
+    n_slots: int,
+    n_tables: int,
+    max_per_buyer: int | dict | None,
+    max_per_supplier: int | dict | None,
+) -> None:
     """Raise InputError for must-meet/fixed requests that cannot all be held, before any matching.
 
     Checks only what the inputs show (a pair both required and forbidden, more
@@ -227,19 +305,25 @@ def check_required(*, must_meet: list[Pair], do_not_meet: list[Pair], fixed: pd.
     if both:
         problems.append(f"pair(s) {format_list(both)} are both must-meet and do-not-meet; remove them from one")
     required = list(dict.fromkeys(list(must_meet) + list(zip(fixed["buyer_id"], fixed["supplier_id"]))))
-    for role, pos, parties, cap in (("buyer", 0, buyers, max_per_buyer),
-                                    ("supplier", 1, suppliers, max_per_supplier)):
+    for role, pos, parties, cap in (("buyer", 0, buyers, max_per_buyer), ("supplier", 1, suppliers, max_per_supplier)):
         for party, n in sorted(Counter(p[pos] for p in required).items()):
             present = len(parties.availability.get(party, range(n_slots)))
             limit = cap.get(party, n_slots) if isinstance(cap, dict) else (n_slots if cap is None else cap)
             if n > min(present, limit):
-                problems.append(f"{role} {party!r} has {n} must-meet/fixed meetings but only "
-                                f"{min(present, limit)} slot(s) for them ({n_slots} slots in the event, "
-                                f"present in {present}, at most {limit} meetings)")
+                problems.append(
+                    f"{role} {party!r} has {n} must-meet/fixed meetings but only "
+                    f"{min(present, limit)} slot(s) for them ({n_slots} slots in the event, "
+                    f"present in {present}, at most {limit} meetings)"
+                )
     if len(required) > n_slots * n_tables:
-        problems.append(f"{len(required)} must-meet/fixed meetings but only {n_slots} slots x {n_tables} tables "
-                        f"= {n_slots * n_tables} places")
+        problems.append(
+            f"{len(required)} must-meet/fixed meetings but only {n_slots} slots x {n_tables} tables "
+            f"= {n_slots * n_tables} places"
+        )
     if problems:
-        raise InputError("cannot hold the required meetings: " + "; ".join(problems[:8])
-                         + ("; …" if len(problems) > 8 else "")
-                         + "; drop some must-meet/fixed pairs, add slots or tables, or widen availability")
+        raise InputError(
+            "cannot hold the required meetings: "
+            + "; ".join(problems[:8])
+            + ("; …" if len(problems) > 8 else "")
+            + "; drop some must-meet/fixed pairs, add slots or tables, or widen availability"
+        )

@@ -11,6 +11,7 @@ re-run with the same inputs skips the finished chunks; with other inputs it
 refuses (or starts over when told to), so parts of two different runs are
 never mixed.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -36,8 +37,14 @@ from .inputs import EventInputs
 if TYPE_CHECKING:
     from ..retrieval.matcher import Matcher
 
-__all__ = ["match_needs", "match_in_chunks", "table_fingerprint", "matcher_fingerprint", "PROGRESS_FILE",
-           "MATCH_COLUMNS"]
+__all__ = [
+    "match_needs",
+    "match_in_chunks",
+    "table_fingerprint",
+    "matcher_fingerprint",
+    "PROGRESS_FILE",
+    "MATCH_COLUMNS",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +63,7 @@ def table_fingerprint(frame: pd.DataFrame) -> str:
     >>> table_fingerprint(pd.DataFrame({"need": ["Seminar kit tapis"]}))[:12]  # doctest: +SKIP
     """
     h = hashlib.sha256(json.dumps([str(c) for c in frame.columns]).encode())
-    text = frame.astype(str).where(frame.notna(), "\x00")   # NaN differs from the text "nan"
+    text = frame.astype(str).where(frame.notna(), "\x00")  # NaN differs from the text "nan"
     h.update(pd.util.hash_pandas_object(text, index=False).to_numpy().tobytes())
     return h.hexdigest()
 
@@ -93,22 +100,30 @@ class _Progress:
         try:
             saved = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise InputError(f"cannot read the progress record '{self.path}' ({exc}); delete the folder "
-                             f"'{folder}' or pass restart=True (--restart) to match again") from exc
+            raise InputError(
+                f"cannot read the progress record '{self.path}' ({exc}); delete the folder "
+                f"'{folder}' or pass restart=True (--restart) to match again"
+            ) from exc
         if restart:
             self._clear(saved)
             return
-        diffs = [key for key in ("format", "version", "needs", "index", "settings")
-                 if saved.get(key) != self.record.get(key)]
+        diffs = [
+            key for key in ("format", "version", "needs", "index", "settings") if saved.get(key) != self.record.get(key)
+        ]
         if diffs:
-            what = {"needs": "the needs table changed", "index": "the index/catalogue changed",
-                    "settings": f"the settings changed (saved {saved.get('settings')}, now "
-                                f"{self.record['settings']})",
-                    "format": "another format", "version": "another format version"}
-            raise InputError(f"'{folder}' holds partial matches of another run: "
-                             + "; ".join(what[d] for d in diffs)
-                             + "; pass restart=True (--restart) to discard them and match again, or "
-                               "choose another output folder")
+            what = {
+                "needs": "the needs table changed",
+                "index": "the index/catalogue changed",
+                "settings": f"the settings changed (saved {saved.get('settings')}, now {self.record['settings']})",
+                "format": "another format",
+                "version": "another format version",
+            }
+            raise InputError(
+                f"'{folder}' holds partial matches of another run: "
+                + "; ".join(what[d] for d in diffs)
+                + "; pass restart=True (--restart) to discard them and match again, or "
+                "choose another output folder"
+            )
         self.record["chunks"] = saved.get("chunks", {})
 
     def _clear(self, saved: dict) -> None:
@@ -139,10 +154,19 @@ class _Progress:
         atomic_write(self.path, write)
 
 
-def match_in_chunks(matcher: Matcher, needs: Catalog, *, k: int = 10, filters=None, keep_cols: Sequence[str] = (),
-                    chunk_size: int = 512, work_dir: str | os.PathLike | None = None, restart: bool = False,
-                    show_progress: bool | None = None,
-                    on_chunk: Callable[[int, int], None] | None = None) -> tuple[pd.DataFrame, dict]:
+def match_in_chunks(
+    matcher: Matcher,
+    needs: Catalog,
+    *,
+    k: int = 10,
+    filters=None,
+    keep_cols: Sequence[str] = (),
+    chunk_size: int = 512,
+    work_dir: str | os.PathLike | None = None,
+    restart: bool = False,
+    show_progress: bool | None = None,
+    on_chunk: Callable[[int, int], None] | None = None,
+) -> tuple[pd.DataFrame, dict]:
     """Match every need of a validated needs table, chunk by chunk.
 
     Parameters
@@ -189,15 +213,24 @@ def match_in_chunks(matcher: Matcher, needs: Catalog, *, k: int = 10, filters=No
     frame = needs.items
     n = len(frame)
     n_chunks = (n + chunk_size - 1) // chunk_size
-    settings = {"k": int(k), "filters": json.loads(json.dumps(filters, sort_keys=True, default=str)),
-                "id_col": needs.id_col, "text_cols": list(needs.text_cols), "keep_cols": list(keep_cols),
-                "chunk_size": chunk_size}
+    settings = {
+        "k": int(k),
+        "filters": json.loads(json.dumps(filters, sort_keys=True, default=str)),
+        "id_col": needs.id_col,
+        "text_cols": list(needs.text_cols),
+        "keep_cols": list(keep_cols),
+        "chunk_size": chunk_size,
+    }
     progress = None
     if work_dir is not None:
         folder = Path(work_dir)
-        expected = {"needs": table_fingerprint(frame[[needs.id_col, *needs.text_cols, *keep_cols]]),
-                    "index": matcher_fingerprint(matcher), "settings": settings,
-                    "n_needs": n, "n_chunks": n_chunks}
+        expected = {
+            "needs": table_fingerprint(frame[[needs.id_col, *needs.text_cols, *keep_cols]]),
+            "index": matcher_fingerprint(matcher),
+            "settings": settings,
+            "n_needs": n,
+            "n_chunks": n_chunks,
+        }
         if folder.exists() and not folder.is_dir():
             raise InputError(f"'{folder}' is a file; the matches need a folder")
         # The folder appears with the first finished chunk: an error before it leaves nothing behind.
@@ -205,18 +238,24 @@ def match_in_chunks(matcher: Matcher, needs: Catalog, *, k: int = 10, filters=No
     timings: dict[str, float] = {}
     parts: list[pd.DataFrame] = []
     saved_flag = matcher.show_progress
-    matcher.show_progress = False      # one bar over all needs, not one per chunk
+    matcher.show_progress = False  # one bar over all needs, not one per chunk
     skipped = 0
     try:
         with progress_bar(n, "matching needs", show_progress, unit="need") as bar:
             for i in range(n_chunks):
-                chunk = frame.iloc[i * chunk_size:(i + 1) * chunk_size]
+                chunk = frame.iloc[i * chunk_size : (i + 1) * chunk_size]
                 if progress is not None and progress.done(i):
                     skipped += 1
                     bar.update(len(chunk))
                     continue
-                out = matcher.match(chunk, text_cols=list(needs.text_cols), id_col=needs.id_col, k=k,
-                                    filters=filters, keep_cols=list(keep_cols))
+                out = matcher.match(
+                    chunk,
+                    text_cols=list(needs.text_cols),
+                    id_col=needs.id_col,
+                    k=k,
+                    filters=filters,
+                    keep_cols=list(keep_cols),
+                )
                 for stage, sec in matcher.timings_.items():
                     timings[stage] = timings.get(stage, 0.0) + sec
                 if progress is not None:
@@ -247,10 +286,18 @@ def match_in_chunks(matcher: Matcher, needs: Catalog, *, k: int = 10, filters=No
 MATCH_COLUMNS = ["need_id", "need_text", "buyer_id", "rank", "item_id", "confidence", "supplier_id"]
 
 
-def match_needs(inputs: EventInputs, matcher: Matcher, *, k: int = 10, filters: dict | None = None,
-                chunk_size: int = 512, work_dir: str | os.PathLike | None = None, restart: bool = False,
-                show_progress: bool | None = None,
-                on_chunk: Callable[[int, int], None] | None = None) -> tuple[pd.DataFrame, dict]:
+def match_needs(
+    inputs: EventInputs,
+    matcher: Matcher,
+    *,
+    k: int = 10,
+    filters: dict | None = None,
+    chunk_size: int = 512,
+    work_dir: str | os.PathLike | None = None,
+    restart: bool = False,
+    show_progress: bool | None = None,
+    on_chunk: Callable[[int, int], None] | None = None,
+) -> tuple[pd.DataFrame, dict]:
     """Match every need of an event and name the buyer and supplier of each match.
 
     Parameters
@@ -270,9 +317,18 @@ def match_needs(inputs: EventInputs, matcher: Matcher, *, k: int = 10, filters: 
     timings : dict of str to float
         Seconds per matching stage, summed over the chunks.
     """
-    matches, timings = match_in_chunks(matcher, inputs.needs, k=k, filters=filters, keep_cols=[],
-                                       chunk_size=chunk_size, work_dir=work_dir, restart=restart,
-                                       show_progress=show_progress, on_chunk=on_chunk)
+    matches, timings = match_in_chunks(
+        matcher,
+        inputs.needs,
+        k=k,
+        filters=filters,
+        keep_cols=[],
+        chunk_size=chunk_size,
+        work_dir=work_dir,
+        restart=restart,
+        show_progress=show_progress,
+        on_chunk=on_chunk,
+    )
     if not len(matches):
         return pd.DataFrame(columns=MATCH_COLUMNS), timings
     buyer_of = dict(zip(inputs.need_table["need_id"], inputs.need_table["buyer_id"]))

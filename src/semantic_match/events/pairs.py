@@ -23,6 +23,7 @@ A pair exists when ``N(b, s)`` is not empty, and its score is
 ``count_needs_served`` ``|N(b, s)|``: the number of needs served
 ==================== ==========================================================
 """
+
 from __future__ import annotations
 
 import logging
@@ -38,8 +39,16 @@ from ..io.columns import require_columns
 from .compat import renamed_keywords
 from .inputs import EventInputs
 
-__all__ = ["AGGREGATIONS", "Aggregation", "PairScores", "score_pairs", "check_aggregation",
-           "best_per_need_supplier", "pair_scores", "unmet_needs"]
+__all__ = [
+    "AGGREGATIONS",
+    "Aggregation",
+    "PairScores",
+    "score_pairs",
+    "check_aggregation",
+    "best_per_need_supplier",
+    "pair_scores",
+    "unmet_needs",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +61,13 @@ _EXPLAIN_LIMIT = 5
 def _require(matches: pd.DataFrame, cols: Sequence[str], what: str) -> None:
     if not isinstance(matches, pd.DataFrame):
         raise InputError(f"{what} needs a DataFrame of matches; got {type(matches).__name__}")
-    require_columns(matches, cols, where="matches",
-                    hint=f"{what} needs {list(cols)} (add buyer_id and supplier_id to the output of "
-                         f"Matcher.match, or use run_event)")
+    require_columns(
+        matches,
+        cols,
+        where="matches",
+        hint=f"{what} needs {list(cols)} (add buyer_id and supplier_id to the output of "
+        f"Matcher.match, or use run_event)",
+    )
 
 
 def check_aggregation(how: str, top_n: int) -> None:
@@ -84,18 +97,22 @@ def best_per_need_supplier(matches: pd.DataFrame, *, min_confidence: float) -> p
     _require(matches, ["need_id", "buyer_id", "supplier_id", "item_id", "confidence"], "aggregation")
     conf = pd.to_numeric(matches["confidence"], errors="coerce")
     if len(matches) and conf.isna().all():
-        raise InputError("every confidence is NaN: the matcher has no confidence calibration for its "
-                         "encoder; use the embedded default encoder or fit one on your own judged pairs "
-                         "with Matcher.calibrate(pairs)")
+        raise InputError(
+            "every confidence is NaN: the matcher has no confidence calibration for its "
+            "encoder; use the embedded default encoder or fit one on your own judged pairs "
+            "with Matcher.calibrate(pairs)"
+        )
     keep = (conf >= min_confidence) & matches["supplier_id"].notna()
     rows = matches.loc[keep, ["buyer_id", "supplier_id", "need_id", "item_id"]].assign(confidence=conf[keep])
     rows = rows.astype({"buyer_id": str, "supplier_id": str, "need_id": str, "item_id": str})
     # Highest confidence first, ties by item id: one deterministic best product per (need, supplier).
-    rows = rows.sort_values(["need_id", "supplier_id", "confidence", "item_id"],
-                            ascending=[True, True, False, True], kind="stable")
+    rows = rows.sort_values(
+        ["need_id", "supplier_id", "confidence", "item_id"], ascending=[True, True, False, True], kind="stable"
+    )
     best = rows.drop_duplicates(["need_id", "supplier_id"], keep="first")
-    return best.sort_values(["buyer_id", "supplier_id", "confidence", "need_id"],
-                            ascending=[True, True, False, True], kind="stable").reset_index(drop=True)
+    return best.sort_values(
+        ["buyer_id", "supplier_id", "confidence", "need_id"], ascending=[True, True, False, True], kind="stable"
+    ).reset_index(drop=True)
 
 
 def _explain(need_ids: np.ndarray, item_ids: np.ndarray, conf: np.ndarray, limit: int) -> str:
@@ -104,8 +121,14 @@ def _explain(need_ids: np.ndarray, item_ids: np.ndarray, conf: np.ndarray, limit
     return "; ".join(parts) + (f"; … (+{more} more)" if more > 0 else "")
 
 
-def pair_scores(matches: pd.DataFrame, *, how: Aggregation = "mean_top_n", top_n: int = 3,
-                min_confidence: float, explain_limit: int = _EXPLAIN_LIMIT) -> pd.DataFrame:
+def pair_scores(
+    matches: pd.DataFrame,
+    *,
+    how: Aggregation = "mean_top_n",
+    top_n: int = 3,
+    min_confidence: float,
+    explain_limit: int = _EXPLAIN_LIMIT,
+) -> pd.DataFrame:
     """Score every buyer × supplier pair from product-level matches (formulas in the module docstring).
 
     Parameters
@@ -144,12 +167,26 @@ def pair_scores(matches: pd.DataFrame, *, how: Aggregation = "mean_top_n", top_n
     if min_confidence is None or not np.isfinite(min_confidence):
         raise InputError(f"min_confidence must be a number; got {min_confidence!r}")
     best = best_per_need_supplier(matches, min_confidence=float(min_confidence))
-    columns = ["buyer_id", "supplier_id", "score", "rank", "needs_served", "best_confidence",
-               "need_ids", "item_ids", "explanation"]
+    columns = [
+        "buyer_id",
+        "supplier_id",
+        "score",
+        "rank",
+        "needs_served",
+        "best_confidence",
+        "need_ids",
+        "item_ids",
+        "explanation",
+    ]
     if best.empty:
-        return pd.DataFrame({c: pd.Series(dtype=object if c in ("buyer_id", "supplier_id", "need_ids",
-                                                                 "item_ids", "explanation") else float)
-                             for c in columns})
+        return pd.DataFrame(
+            {
+                c: pd.Series(
+                    dtype=object if c in ("buyer_id", "supplier_id", "need_ids", "item_ids", "explanation") else float
+                )
+                for c in columns
+            }
+        )
     conf = best["confidence"].to_numpy(dtype=float)
     keys = best[["buyer_id", "supplier_id"]]
     # Rows of one pair are contiguous and sorted by confidence, best first.
@@ -167,26 +204,35 @@ def pair_scores(matches: pd.DataFrame, *, how: Aggregation = "mean_top_n", top_n
     else:
         csum = np.r_[0.0, np.cumsum(conf)]
         score = (csum[np.minimum(starts + top_n, ends)] - csum[starts]) / top_n
-    out = pd.DataFrame({
-        "buyer_id": best["buyer_id"].to_numpy()[starts],
-        "supplier_id": best["supplier_id"].to_numpy()[starts],
-        "score": np.round(score, 6),
-        "needs_served": counts,
-        "best_confidence": conf[starts],
-        "need_ids": [";".join(need_ids[a:b]) for a, b in zip(starts, ends)],
-        "item_ids": [";".join(item_ids[a:b]) for a, b in zip(starts, ends)],
-        "explanation": [_explain(need_ids[a:b], item_ids[a:b], conf[a:b], explain_limit)
-                        for a, b in zip(starts, ends)],
-    })
-    out = out.sort_values(["buyer_id", "score", "best_confidence", "supplier_id"],
-                          ascending=[True, False, False, True], kind="stable").reset_index(drop=True)
+    out = pd.DataFrame(
+        {
+            "buyer_id": best["buyer_id"].to_numpy()[starts],
+            "supplier_id": best["supplier_id"].to_numpy()[starts],
+            "score": np.round(score, 6),
+            "needs_served": counts,
+            "best_confidence": conf[starts],
+            "need_ids": [";".join(need_ids[a:b]) for a, b in zip(starts, ends)],
+            "item_ids": [";".join(item_ids[a:b]) for a, b in zip(starts, ends)],
+            "explanation": [
+                _explain(need_ids[a:b], item_ids[a:b], conf[a:b], explain_limit) for a, b in zip(starts, ends)
+            ],
+        }
+    )
+    out = out.sort_values(
+        ["buyer_id", "score", "best_confidence", "supplier_id"], ascending=[True, False, False, True], kind="stable"
+    ).reset_index(drop=True)
     out.insert(3, "rank", out.groupby("buyer_id", sort=False).cumcount() + 1)
     return out
 
 
 @renamed_keywords(threshold="min_confidence")
-def unmet_needs(matches: pd.DataFrame, *, min_confidence: float, needs: pd.DataFrame | None = None,
-                category_col: str | None = "category") -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def unmet_needs(
+    matches: pd.DataFrame,
+    *,
+    min_confidence: float,
+    needs: pd.DataFrame | None = None,
+    category_col: str | None = "category",
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Needs whose best product is below ``min_confidence``: the opportunity list for local industry.
 
     Parameters
@@ -224,26 +270,43 @@ def unmet_needs(matches: pd.DataFrame, *, min_confidence: float, needs: pd.DataF
             weak = pd.concat([weak, extra], ignore_index=True) if len(weak) else extra.reset_index(drop=True)
     weak = weak.sort_values(["confidence", "need_id"], na_position="first", kind="stable").reset_index(drop=True)
     if weak.empty:
-        by_buyer = pd.DataFrame({"buyer_id": pd.Series(dtype=object), "unmet_needs": pd.Series(dtype=int),
-                                 "need_ids": pd.Series(dtype=object)})
+        by_buyer = pd.DataFrame(
+            {
+                "buyer_id": pd.Series(dtype=object),
+                "unmet_needs": pd.Series(dtype=int),
+                "need_ids": pd.Series(dtype=object),
+            }
+        )
     else:
-        by_buyer = (weak.groupby("buyer_id", sort=True)["need_id"]
-                    .agg(unmet_needs="size", need_ids=lambda s: ";".join(map(str, sorted(s))))
-                    .reset_index().sort_values(["unmet_needs", "buyer_id"], ascending=[False, True],
-                                               kind="stable").reset_index(drop=True))
-    cat = (weak[category_col] if category_col and category_col in weak.columns
-           else pd.Series([None] * len(weak), index=weak.index, dtype=object))
+        by_buyer = (
+            weak.groupby("buyer_id", sort=True)["need_id"]
+            .agg(unmet_needs="size", need_ids=lambda s: ";".join(map(str, sorted(s))))
+            .reset_index()
+            .sort_values(["unmet_needs", "buyer_id"], ascending=[False, True], kind="stable")
+            .reset_index(drop=True)
+        )
+    cat = (
+        weak[category_col]
+        if category_col and category_col in weak.columns
+        else pd.Series([None] * len(weak), index=weak.index, dtype=object)
+    )
     grouped = weak.assign(category=cat.where(cat.notna(), "(no match)").astype(str))
     if grouped.empty:
-        by_category = pd.DataFrame({c: pd.Series(dtype=object) for c in
-                                    ("category", "unmet_needs", "buyers", "need_ids")})
+        by_category = pd.DataFrame(
+            {c: pd.Series(dtype=object) for c in ("category", "unmet_needs", "buyers", "need_ids")}
+        )
     else:
-        by_category = (grouped.groupby("category", sort=True)
-                       .agg(unmet_needs=("need_id", "size"),
-                            buyers=("buyer_id", lambda s: s.nunique()),
-                            need_ids=("need_id", lambda s: ";".join(map(str, sorted(s)))))
-                       .reset_index().sort_values(["unmet_needs", "category"], ascending=[False, True],
-                                                  kind="stable").reset_index(drop=True))
+        by_category = (
+            grouped.groupby("category", sort=True)
+            .agg(
+                unmet_needs=("need_id", "size"),
+                buyers=("buyer_id", lambda s: s.nunique()),
+                need_ids=("need_id", lambda s: ";".join(map(str, sorted(s)))),
+            )
+            .reset_index()
+            .sort_values(["unmet_needs", "category"], ascending=[False, True], kind="stable")
+            .reset_index(drop=True)
+        )
     return weak, by_buyer, by_category
 
 
@@ -267,8 +330,14 @@ class PairScores:
     unmet_by_category: pd.DataFrame
 
 
-def score_pairs(matches: pd.DataFrame, inputs: EventInputs, *, aggregation: Aggregation = "mean_top_n",
-                top_n: int = 3, category_col: str | None = "category") -> PairScores:
+def score_pairs(
+    matches: pd.DataFrame,
+    inputs: EventInputs,
+    *,
+    aggregation: Aggregation = "mean_top_n",
+    top_n: int = 3,
+    category_col: str | None = "category",
+) -> PairScores:
     """Score the buyer × supplier pairs of an event and list its unmet needs.
 
     Parameters
@@ -285,8 +354,9 @@ def score_pairs(matches: pd.DataFrame, inputs: EventInputs, *, aggregation: Aggr
     cut = inputs.min_confidence
     pairs = pair_scores(matches, how=aggregation, top_n=top_n, min_confidence=cut)
     pairs = _describe_pairs(pairs, inputs)
-    weak, by_buyer, by_category = unmet_needs(matches, min_confidence=cut, needs=inputs.need_table,
-                                              category_col=category_col)
+    weak, by_buyer, by_category = unmet_needs(
+        matches, min_confidence=cut, needs=inputs.need_table, category_col=category_col
+    )
     if len(by_buyer):
         by_buyer.insert(1, "buyer", by_buyer["buyer_id"].map(inputs.buyers.name))
     return PairScores(pairs=pairs, unmet=weak, unmet_by_buyer=by_buyer, unmet_by_category=by_category)

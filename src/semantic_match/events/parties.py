@@ -7,6 +7,7 @@ the catalogue's supplier column, optionally described by a suppliers file
 fixed-meeting files may name a party by id or by name; every name is resolved
 here, and an unknown one is an error naming the file, line and value.
 """
+
 from __future__ import annotations
 
 import logging
@@ -101,14 +102,20 @@ def _make(role: Role, table: pd.DataFrame, availability: dict) -> Parties:
     for party, name in zip(table[f"{role}_id"], table[role]):
         lookup.setdefault(_clean(name), party)
     for party in table[f"{role}_id"]:
-        lookup[_clean(party)] = party           # an id wins over a name spelled the same
+        lookup[_clean(party)] = party  # an id wins over a name spelled the same
     names = dict(zip(table[f"{role}_id"], table[role].map(str)))
-    return Parties(role=role, table=table.reset_index(drop=True), availability=availability, lookup=lookup,
-                   names=names)
+    return Parties(role=role, table=table.reset_index(drop=True), availability=availability, lookup=lookup, names=names)
 
 
-def _party_file(source: TableSource, role: Role, *, id_col: str, name_cols: Sequence[str],
-                availability_col: str, slots: Sequence[Slot]) -> tuple[pd.DataFrame, dict]:
+def _party_file(
+    source: TableSource,
+    role: Role,
+    *,
+    id_col: str,
+    name_cols: Sequence[str],
+    availability_col: str,
+    slots: Sequence[Slot],
+) -> tuple[pd.DataFrame, dict]:
     where = f"{role}s file {describe_source(source)}"
     frame = _read(source, where)
     frame.columns = [str(c).strip() for c in frame.columns]
@@ -116,28 +123,34 @@ def _party_file(source: TableSource, role: Role, *, id_col: str, name_cols: Sequ
     ids = frame[id_col]
     holes = [i + 2 for i, v in enumerate(ids) if is_blank(v)]
     if holes:
-        raise InputError(f"{where} has {len(holes)} rows without a '{id_col}', lines {format_list(holes)}; "
-                         f"give every row an id")
+        raise InputError(
+            f"{where} has {len(holes)} rows without a '{id_col}', lines {format_list(holes)}; give every row an id"
+        )
     frame[id_col] = ids.map(lambda v: str(v).strip())
     dups = sorted(frame.loc[frame[id_col].duplicated(), id_col].unique())
     if dups:
         raise InputError(f"{where} repeats the {role} id(s) {format_list(dups)}; keep one row per {role}")
     name_col = next((c for c in name_cols if c in frame.columns and c != id_col), None)
-    names = (frame[name_col].where(frame[name_col].notna(), frame[id_col]).map(str) if name_col
-             else frame[id_col])
+    names = frame[name_col].where(frame[name_col].notna(), frame[id_col]).map(str) if name_col else frame[id_col]
     table = frame.drop(columns=[c for c in (name_col, availability_col) if c and c in frame.columns])
     table = table.rename(columns={id_col: f"{role}_id"})
     table.insert(1, role, names.to_numpy())
     availability = {}
     if availability_col in frame.columns:
-        availability = availability_from_table(frame, id_col=id_col, column=availability_col, slots=slots,
-                                               source=where)
+        availability = availability_from_table(frame, id_col=id_col, column=availability_col, slots=slots, source=where)
     return table, availability
 
 
-def buyers_from_needs(needs: pd.DataFrame, buyer_col: str, *, buyers: TableSource | None = None,
-                      slots: Sequence[Slot], availability_col: str = "available",
-                      need_id_col: str = "need_id", source: str = "needs") -> tuple[Parties, list[str]]:
+def buyers_from_needs(
+    needs: pd.DataFrame,
+    buyer_col: str,
+    *,
+    buyers: TableSource | None = None,
+    slots: Sequence[Slot],
+    availability_col: str = "available",
+    need_id_col: str = "need_id",
+    source: str = "needs",
+) -> tuple[Parties, list[str]]:
     """The buyers of an event and the buyer id of every need.
 
     Parameters
@@ -170,29 +183,44 @@ def buyers_from_needs(needs: pd.DataFrame, buyer_col: str, *, buyers: TableSourc
     values = needs[buyer_col]
     holes = needs.loc[values.map(is_blank), need_id_col].tolist()
     if holes:
-        raise InputError(f"{source} has {len(holes)} needs without a buyer in column '{buyer_col}': "
-                         f"{format_list(holes)}; fill in the buyer or drop those needs")
+        raise InputError(
+            f"{source} has {len(holes)} needs without a buyer in column '{buyer_col}': "
+            f"{format_list(holes)}; fill in the buyer or drop those needs"
+        )
     if buyers is None:
         ids = [" ".join(str(v).split()) for v in values]
         distinct = list(dict.fromkeys(ids))
         table = pd.DataFrame({"buyer_id": distinct, "buyer": distinct})
         return _make("buyer", table, {}), ids
-    table, availability = _party_file(buyers, "buyer", id_col="buyer_id",
-                                      name_cols=[buyer_col, "buyer", "name", "nama"],
-                                      availability_col=availability_col, slots=slots)
+    table, availability = _party_file(
+        buyers,
+        "buyer",
+        id_col="buyer_id",
+        name_cols=[buyer_col, "buyer", "name", "nama"],
+        availability_col=availability_col,
+        slots=slots,
+    )
     parties = _make("buyer", table, availability)
     resolved = [parties.resolve(v) for v in values]
     unknown = sorted({str(v) for v, i in zip(values, resolved) if i is None})
     if unknown:
-        raise InputError(f"{source} column '{buyer_col}' names {len(unknown)} buyer(s) that the buyers file "
-                         f"{describe_source(buyers)} lacks (by buyer_id or name): {format_list(unknown)}; add them "
-                         f"to the buyers file or fix the names")
-    return parties, [i for i in resolved if i is not None]      # every one, as none is unknown
+        raise InputError(
+            f"{source} column '{buyer_col}' names {len(unknown)} buyer(s) that the buyers file "
+            f"{describe_source(buyers)} lacks (by buyer_id or name): {format_list(unknown)}; add them "
+            f"to the buyers file or fix the names"
+        )
+    return parties, [i for i in resolved if i is not None]  # every one, as none is unknown
 
 
-def suppliers_from_catalog(items: pd.DataFrame, supplier_col: str, *, suppliers: TableSource | None = None,
-                           slots: Sequence[Slot], availability_col: str = "available",
-                           name_col: str = "supplier") -> tuple[Parties, pd.Series]:
+def suppliers_from_catalog(
+    items: pd.DataFrame,
+    supplier_col: str,
+    *,
+    suppliers: TableSource | None = None,
+    slots: Sequence[Slot],
+    availability_col: str = "available",
+    name_col: str = "supplier",
+) -> tuple[Parties, pd.Series]:
     """The suppliers of an event and the supplier id of every catalogue item.
 
     Parameters
@@ -214,12 +242,16 @@ def suppliers_from_catalog(items: pd.DataFrame, supplier_col: str, *, suppliers:
     item_supplier : Series
         Supplier id (str, or None) per item, indexed by item position.
     """
-    require_columns(items, [supplier_col], where="the catalogue", what="supplier",
-                    hint="pass supplier_col=... (--supplier-col COL)")
+    require_columns(
+        items, [supplier_col], where="the catalogue", what="supplier", hint="pass supplier_col=... (--supplier-col COL)"
+    )
     item_supplier = items[supplier_col].map(lambda v: None if is_blank(v) else " ".join(str(v).split()))
     if item_supplier.isna().any():
-        logger.warning("%d catalogue items have no supplier in column '%s'; they cannot lead to meetings",
-                       int(item_supplier.isna().sum()), supplier_col)
+        logger.warning(
+            "%d catalogue items have no supplier in column '%s'; they cannot lead to meetings",
+            int(item_supplier.isna().sum()),
+            supplier_col,
+        )
     from_items = list(dict.fromkeys(item_supplier.dropna()))
     if name_col in items.columns and name_col != supplier_col:
         first = items.assign(_sid=item_supplier).dropna(subset=["_sid"]).drop_duplicates("_sid")
@@ -227,12 +259,16 @@ def suppliers_from_catalog(items: pd.DataFrame, supplier_col: str, *, suppliers:
     else:
         item_names = {}
     if suppliers is None:
-        table = pd.DataFrame({"supplier_id": from_items,
-                              "supplier": [item_names.get(s) or s for s in from_items]})
+        table = pd.DataFrame({"supplier_id": from_items, "supplier": [item_names.get(s) or s for s in from_items]})
         return _make("supplier", table, {}), item_supplier
-    table, availability = _party_file(suppliers, "supplier", id_col=supplier_col,
-                                      name_cols=["supplier", "name", "nama"],
-                                      availability_col=availability_col, slots=slots)
+    table, availability = _party_file(
+        suppliers,
+        "supplier",
+        id_col=supplier_col,
+        name_cols=["supplier", "name", "nama"],
+        availability_col=availability_col,
+        slots=slots,
+    )
     listed = set(table["supplier_id"])
     absent = [s for s in from_items if s not in listed]
     if absent:
@@ -248,15 +284,19 @@ def _pair_columns(frame: pd.DataFrame, where: str, extra: Sequence[str] = ()) ->
     b = [cols[c] for c in ("buyer_id", "buyer", "pembeli") if c in cols]
     s = [cols[c] for c in ("supplier_id", "supplier", "penyedia") if c in cols]
     if not b or not s:
-        raise InputError(f"{where} needs a buyer column (buyer_id or buyer) and a supplier column "
-                         f"(supplier_id or supplier){''.join(', ' + e for e in extra)}; columns are "
-                         f"{format_list(list(frame.columns), 12)}")
+        raise InputError(
+            f"{where} needs a buyer column (buyer_id or buyer) and a supplier column "
+            f"(supplier_id or supplier){''.join(', ' + e for e in extra)}; columns are "
+            f"{format_list(list(frame.columns), 12)}"
+        )
     return b, s
 
 
-def _resolve_rows(frame: pd.DataFrame, b_cols: list[str], s_cols: list[str], buyers: Parties,
-                  suppliers: Parties, where: str) -> list[tuple[str, str]]:
+def _resolve_rows(
+    frame: pd.DataFrame, b_cols: list[str], s_cols: list[str], buyers: Parties, suppliers: Parties, where: str
+) -> list[tuple[str, str]]:
     """Resolve every row's buyer and supplier; ``frame``'s index is the row position in the file."""
+
     def first(parties: Parties, values: tuple) -> str | None:
         return next((found for v in values if not is_blank(v) and (found := parties.resolve(v))), None)
 
@@ -274,23 +314,28 @@ def _resolve_rows(frame: pd.DataFrame, b_cols: list[str], s_cols: list[str], buy
         more = f"; … ({len(problems) - 5} more)" if len(problems) > 5 else ""
         roles = sorted({r for r, _, _ in problems})
         hints = "; ".join((buyers if r == "buyer" else suppliers).known_phrase() for r in roles)
-        raise InputError(f"{where} names parties that are not in the event: {shown}{more}; {hints}; "
-                         f"use their ids or exact names")
-    return cast(list[tuple[str, str]], pairs)     # no id is None: an unknown party raised above
+        raise InputError(
+            f"{where} names parties that are not in the event: {shown}{more}; {hints}; use their ids or exact names"
+        )
+    return cast(list[tuple[str, str]], pairs)  # no id is None: an unknown party raised above
 
 
 def _rules(frame: pd.DataFrame, where: str) -> pd.Series:
     kinds = frame["rule"].map(lambda v: _clean(v).replace(" ", "_"))
     bad = [(i + 2, v) for i, (v, k) in enumerate(zip(frame["rule"], kinds)) if k not in _MUST | _NEVER]
     if bad:
-        raise InputError(f"{where} has unknown rules {format_list(bad)} (line, rule); write must_meet or "
-                         f"do_not_meet")
+        raise InputError(f"{where} has unknown rules {format_list(bad)} (line, rule); write must_meet or do_not_meet")
     return kinds.map(lambda k: "must_meet" if k in _MUST else "do_not_meet")
 
 
-def read_pairs(source: TableSource, *, buyers: Parties, suppliers: Parties,
-               rule: Literal["must_meet", "do_not_meet"] | None = None,
-               what: str = "pairs file") -> list[tuple[str, str]]:
+def read_pairs(
+    source: TableSource,
+    *,
+    buyers: Parties,
+    suppliers: Parties,
+    rule: Literal["must_meet", "do_not_meet"] | None = None,
+    what: str = "pairs file",
+) -> list[tuple[str, str]]:
     """(buyer_id, supplier_id) pairs of a must-meet or do-not-meet file.
 
     The file has a buyer column (``buyer_id`` or ``buyer``) and a supplier column
@@ -312,8 +357,9 @@ def read_pairs(source: TableSource, *, buyers: Parties, suppliers: Parties,
     return list(dict.fromkeys(_resolve_rows(frame, b_col, s_col, buyers, suppliers, where)))
 
 
-def read_rules(source: TableSource, *, buyers: Parties, suppliers: Parties
-               ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+def read_rules(
+    source: TableSource, *, buyers: Parties, suppliers: Parties
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """Must-meet and do-not-meet pairs of one file with columns buyer, supplier, ``rule``.
 
     Returns
@@ -323,8 +369,9 @@ def read_rules(source: TableSource, *, buyers: Parties, suppliers: Parties
     where = f"rules file {describe_source(source)}"
     frame = _read(source, where).reset_index(drop=True)
     b_col, s_col = _pair_columns(frame, where, extra=["rule"])
-    require_columns(frame, ["rule"], where=where, what="rule",
-                    hint="add a column 'rule' saying must_meet or do_not_meet per row")
+    require_columns(
+        frame, ["rule"], where=where, what="rule", hint="add a column 'rule' saying must_meet or do_not_meet per row"
+    )
     kinds = _rules(frame, where).to_numpy()
     pairs = _resolve_rows(frame, b_col, s_col, buyers, suppliers, where)
     must = [p for p, k in zip(pairs, kinds) if k == "must_meet"]
@@ -332,8 +379,9 @@ def read_rules(source: TableSource, *, buyers: Parties, suppliers: Parties
     return list(dict.fromkeys(must)), list(dict.fromkeys(never))
 
 
-def read_fixed(source: TableSource, *, buyers: Parties, suppliers: Parties,
-               slots: Sequence[Slot], tables: Sequence[Any]) -> pd.DataFrame:
+def read_fixed(
+    source: TableSource, *, buyers: Parties, suppliers: Parties, slots: Sequence[Slot], tables: Sequence[Any]
+) -> pd.DataFrame:
     """Meetings fixed by the organiser: ``buyer_id, supplier_id, slot, table``.
 
     The file names the buyer and the supplier (ids or names), the ``slot`` (its
@@ -353,19 +401,22 @@ def read_fixed(source: TableSource, *, buyers: Parties, suppliers: Parties,
     lines = frame.index + 2
     pairs = _resolve_rows(frame, b_col, s_col, buyers, suppliers, where)
     labels, table_keys = [], {str(t): t for t in tables}
-    for line, slot, table in zip(lines, frame["slot"],
-                                 frame["table"] if "table" in frame.columns else [None] * len(frame)):
+    for line, slot, table in zip(
+        lines, frame["slot"], frame["table"] if "table" in frame.columns else [None] * len(frame)
+    ):
         label = by_label.get(_time_key(slot))
         if label is None:
-            raise InputError(f"{where}, line {line}: slot {slot!r} is not a slot of the event; slots are "
-                             f"{format_list([s.label for s in slots], 12)}; fix the slot or leave the row unfixed")
+            raise InputError(
+                f"{where}, line {line}: slot {slot!r} is not a slot of the event; slots are "
+                f"{format_list([s.label for s in slots], 12)}; fix the slot or leave the row unfixed"
+            )
         labels.append(label)
         if not is_blank(table) and str(table).strip().removesuffix(".0") not in table_keys:
-            raise InputError(f"{where}, line {line}: table {table!r} is not a table of the event; tables are "
-                             f"{format_list(list(tables), 12)}; fix it or leave it empty")
-    out = pd.DataFrame({"buyer_id": [p[0] for p in pairs], "supplier_id": [p[1] for p in pairs],
-                        "slot": labels})
+            raise InputError(
+                f"{where}, line {line}: table {table!r} is not a table of the event; tables are "
+                f"{format_list(list(tables), 12)}; fix it or leave it empty"
+            )
+    out = pd.DataFrame({"buyer_id": [p[0] for p in pairs], "supplier_id": [p[1] for p in pairs], "slot": labels})
     if "table" in frame.columns:
-        out["table"] = [None if is_blank(t) else table_keys[str(t).strip().removesuffix(".0")]
-                        for t in frame["table"]]
+        out["table"] = [None if is_blank(t) else table_keys[str(t).strip().removesuffix(".0")] for t in frame["table"]]
     return out

@@ -17,6 +17,7 @@ starts and ends inside it; a time ``11:00`` names one slot by its start. An
 empty cell (or ``all`` / ``semua``) means present all day; ``none`` /
 ``tidak hadir`` means absent.
 """
+
 from __future__ import annotations
 
 import re
@@ -35,8 +36,10 @@ _RANGE = re.compile(rf"^{_TIME}\s*-\s*{_TIME}(?:\s*/\s*(\d+))?$")
 _POINT = re.compile(rf"^{_TIME}$")
 _ALL = {"", "all", "semua", "*", "sepanjang hari", "full"}
 _NONE = {"none", "-", "tidak hadir", "absen", "tidak"}
-_SLOTS_HINT = ("write e.g. '09:00-12:00/20' (20-minute meetings from 09:00 to 12:00), "
-               "'09:00-10:20/20,10:40-12:00/20' (with a break) or '09:00,09:30,10:00'")
+_SLOTS_HINT = (
+    "write e.g. '09:00-12:00/20' (20-minute meetings from 09:00 to 12:00), "
+    "'09:00-10:20/20,10:40-12:00/20' (with a break) or '09:00,09:30,10:00'"
+)
 
 
 @dataclass(frozen=True)
@@ -116,15 +119,17 @@ def parse_slots(spec: str | Sequence[Any], *, minutes: int = 20) -> list[Slot]:
             continue
         text = str(part).strip()
         what = f"cannot parse slots part {text!r}"
-        if (m := _RANGE.match(text)):
+        if m := _RANGE.match(text):
             start = _minutes(m.group(1), m.group(2), text, what)
             end = _minutes(m.group(3), m.group(4), text, what)
             step = int(m.group(5)) if m.group(5) else end - start
             if step < 1 or start + step > end:
-                raise InputError(f"slots part {text!r} holds no meeting: the range must last at least "
-                                 f"one meeting ({step} min) and end after it starts; {_SLOTS_HINT}")
+                raise InputError(
+                    f"slots part {text!r} holds no meeting: the range must last at least "
+                    f"one meeting ({step} min) and end after it starts; {_SLOTS_HINT}"
+                )
             slots += [Slot(_fmt(t), t, t + step) for t in range(start, end - step + 1, step)]
-        elif (m := _POINT.match(text)):
+        elif m := _POINT.match(text):
             start = _minutes(m.group(1), m.group(2), text, what)
             slots.append(Slot(_fmt(start), start, start + minutes))
         else:
@@ -132,8 +137,9 @@ def parse_slots(spec: str | Sequence[Any], *, minutes: int = 20) -> list[Slot]:
     slots.sort(key=lambda s: s.start)
     clashes = [(a.span, b.span) for a, b in zip(slots, slots[1:]) if b.start < a.end]
     if clashes:
-        raise InputError(f"slots overlap: {format_list(clashes)}; each meeting must end before the next "
-                         f"starts ({_SLOTS_HINT})")
+        raise InputError(
+            f"slots overlap: {format_list(clashes)}; each meeting must end before the next starts ({_SLOTS_HINT})"
+        )
     return slots
 
 
@@ -169,21 +175,32 @@ def parse_availability(value: Any, slots: Sequence[Slot], *, where: str = "avail
             lo = _minutes(m.group(1), m.group(2), part, f"{where}: cannot parse {part!r}")
             hi = _minutes(m.group(3), m.group(4), part, f"{where}: cannot parse {part!r}")
             chosen |= {s.label for s in slots if s.start >= lo and s.end <= hi}
-        elif (m := _POINT.match(part)):
+        elif m := _POINT.match(part):
             start = _minutes(m.group(1), m.group(2), part, f"{where}: cannot parse {part!r}")
             if start not in by_start:
-                raise InputError(f"{where}: {part!r} is not the start of a slot; slots start at "
-                                 f"{format_list([s.label for s in slots], 12)}; use one of those or a "
-                                 f"range such as '09:00-10:30'")
+                raise InputError(
+                    f"{where}: {part!r} is not the start of a slot; slots start at "
+                    f"{format_list([s.label for s in slots], 12)}; use one of those or a "
+                    f"range such as '09:00-10:30'"
+                )
             chosen.add(by_start[start].label)
         else:
-            raise InputError(f"{where}: cannot parse {part!r}; write ranges and slot times separated by "
-                             f"';', e.g. '09:00-10:30;11:00', or leave it empty for the whole event")
+            raise InputError(
+                f"{where}: cannot parse {part!r}; write ranges and slot times separated by "
+                f"';', e.g. '09:00-10:30;11:00', or leave it empty for the whole event"
+            )
     return [s.label for s in slots if s.label in chosen]
 
 
-def availability_from_table(frame: pd.DataFrame, *, id_col: str, column: str, slots: Sequence[Slot],
-                            source: str, ids: Mapping[str, str] | None = None) -> dict[str, list[str]]:
+def availability_from_table(
+    frame: pd.DataFrame,
+    *,
+    id_col: str,
+    column: str,
+    slots: Sequence[Slot],
+    source: str,
+    ids: Mapping[str, str] | None = None,
+) -> dict[str, list[str]]:
     """Availability of every party of a table that is not present all day.
 
     Parameters

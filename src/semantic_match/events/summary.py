@@ -3,6 +3,7 @@
 Shared by the CSV files and the workbook (:mod:`.exports`, :mod:`.workbook`) and
 the HTML report (:mod:`.report`), so the three always agree.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -29,9 +30,15 @@ def summary_rows(result: EventResult, title: str) -> list[tuple[str, object]]:
         ("catalogue products", result.settings.get("n_items")),
         ("unmet needs (best confidence below threshold)", len(result.unmet)),
         ("minimum confidence (threshold)", round(result.min_confidence, 4)),
-        ("pair score", f"{result.settings.get('aggregation')}"
-         + (f" (top_n = {result.settings.get('top_n')})" if result.settings.get("aggregation") == "mean_top_n"
-            else "")),
+        (
+            "pair score",
+            f"{result.settings.get('aggregation')}"
+            + (
+                f" (top_n = {result.settings.get('top_n')})"
+                if result.settings.get("aggregation") == "mean_top_n"
+                else ""
+            ),
+        ),
         ("buyer x supplier pairs", len(result.pair_scores)),
         ("candidate suppliers per buyer", result.settings.get("candidates_per_buyer")),
         ("slots", f"{len(result.slots)}: {result.slots[0].span} … {result.slots[-1].span}"),

@@ -5,6 +5,7 @@ spreadsheet, cells left empty, tables given as a file or a DataFrame); these
 functions give each of those one meaning from the input files to the scheduler.
 A cell with no value at all is :func:`semantic_match.io.frames.is_missing`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -6,6 +6,7 @@ the unmet needs, then one agenda sheet per buyer (``B …``) and per supplier
 case, without ``[ ] : * ? / \\`` and not starting or ending with an
 apostrophe; :func:`sheet_names` makes them so.
 """
+
 from __future__ import annotations
 
 import re
@@ -47,7 +48,7 @@ def sheet_names(names: Iterable[str]) -> list[str]:
         while candidate.casefold() in used:
             n += 1
             suffix = f"~{n}"
-            candidate = clean[:_MAX - len(suffix)].rstrip().rstrip("'") + suffix
+            candidate = clean[: _MAX - len(suffix)].rstrip().rstrip("'") + suffix
         used.add(candidate.casefold())
         out.append(candidate)
     return out
@@ -87,8 +88,12 @@ def _add_sheet(book, name: str, frame: pd.DataFrame, heading: str | None) -> Non
     ws.append(header)
     # Every cell through xlsx_cell: a buyer named "=HYPERLINK(...)" stays text, never a live formula.
     for row in frame.itertuples(index=False, name=None):
-        ws.append([xlsx_cell(ws, _cell(v), alignment=wrap) if j in long_cols else xlsx_cell(ws, _cell(v))
-                   for j, v in enumerate(row)])
+        ws.append(
+            [
+                xlsx_cell(ws, _cell(v), alignment=wrap) if j in long_cols else xlsx_cell(ws, _cell(v))
+                for j, v in enumerate(row)
+            ]
+        )
     if heading is not None and frame.empty:
         ws.append([xlsx_cell(ws, "no meetings")])
 
@@ -103,20 +108,24 @@ def write_workbook(result: EventResult, path: Path, *, title: str) -> Path:
     """
     from openpyxl import Workbook
 
-    fixed = [("Summary", pd.DataFrame(summary_rows(result, title), columns=["item", "value"]), None),
-             ("Schedule", result.meetings, None),
-             ("Buyer x supplier", result.pair_scores, None),
-             ("Unmet needs", _unmet_sheet(result), None),
-             ("Unmet by buyer", result.unmet_by_buyer, None),
-             ("Unmet by category", result.unmet_by_category, None)]
+    fixed = [
+        ("Summary", pd.DataFrame(summary_rows(result, title), columns=["item", "value"]), None),
+        ("Schedule", result.meetings, None),
+        ("Buyer x supplier", result.pair_scores, None),
+        ("Unmet needs", _unmet_sheet(result), None),
+        ("Unmet by buyer", result.unmet_by_buyer, None),
+        ("Unmet by category", result.unmet_by_category, None),
+    ]
     agendas = []
     by_buyer, by_supplier = party_agendas(result, "buyer"), party_agendas(result, "supplier")
     for b in result.buyers.ids:
-        agendas.append((f"B {b}", by_buyer[b].drop(columns=["detail"]),
-                        f"Agenda of buyer {result.buyers.name(b)} ({b})"))
+        agendas.append(
+            (f"B {b}", by_buyer[b].drop(columns=["detail"]), f"Agenda of buyer {result.buyers.name(b)} ({b})")
+        )
     for s in result.suppliers.ids:
-        agendas.append((f"S {s}", by_supplier[s].drop(columns=["detail"]),
-                        f"Agenda of supplier {result.suppliers.name(s)} ({s})"))
+        agendas.append(
+            (f"S {s}", by_supplier[s].drop(columns=["detail"]), f"Agenda of supplier {result.suppliers.name(s)} ({s})")
+        )
     sheets = fixed + agendas
     book = Workbook(write_only=True)
     for name, (_, frame, heading) in zip(sheet_names(n for n, _, _ in sheets), sheets):
@@ -126,8 +135,11 @@ def write_workbook(result: EventResult, path: Path, *, title: str) -> Path:
 
 
 def _unmet_sheet(result: EventResult) -> pd.DataFrame:
-    cols = [c for c in ("need_id", "buyer_id", "need_text", "confidence", "item_id", "category", "supplier_id",
-                        "supplier") if c in result.unmet.columns]
+    cols = [
+        c
+        for c in ("need_id", "buyer_id", "need_text", "confidence", "item_id", "category", "supplier_id", "supplier")
+        if c in result.unmet.columns
+    ]
     name_col = result.settings.get("item_name_col")
     if isinstance(name_col, str) and name_col in result.unmet.columns:
         cols.insert(cols.index("item_id") + 1 if "item_id" in cols else len(cols), name_col)

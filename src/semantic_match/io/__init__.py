@@ -5,6 +5,7 @@ those we hand back, the :class:`Catalog` every wing works on, atomic writes,
 checksums and progress bars. May import :mod:`semantic_match.text` and
 :mod:`semantic_match.errors`; never the retrieval core or a wing.
 """
+
 from __future__ import annotations
 
 from .catalog import Catalog, TableSource, combine_texts, load_catalog

@@ -21,6 +21,7 @@ What loading does to the table, in order (rules in :mod:`semantic_match.io.cells
   :data:`~semantic_match.text.normalize.MAX_TEXT_CHARS` are cut at a word
   boundary, counted in :attr:`Catalog.truncated` and logged.
 """
+
 from __future__ import annotations
 
 import logging
@@ -238,16 +239,18 @@ def load_catalog(
         text_cols = [text_cols]
     text_cols = list(dict.fromkeys(text_cols))
     if not text_cols:
-        raise CatalogError(f"no text column given for the {what}; pass text_cols=[...] "
-                           f"(--text-col COL on the command line)")
+        raise CatalogError(
+            f"no text column given for the {what}; pass text_cols=[...] (--text-col COL on the command line)"
+        )
     where = f"{what} {_describe(source)}"
     lines: list[int] | None = None
     if isinstance(source, pd.DataFrame):
         frame = source.copy()
     elif isinstance(source, (str, os.PathLike)):
         # Text columns as text too: a name "0123" or "1.50" stays as written.
-        frame, lines = read_table_and_lines(source, dtype={id_col: str, **{c: str for c in text_cols}},
-                                            sheet=sheet, encoding=encoding)
+        frame, lines = read_table_and_lines(
+            source, dtype={id_col: str, **{c: str for c in text_cols}}, sheet=sheet, encoding=encoding
+        )
     else:
         raise TypeError(f"{what} must be a pandas DataFrame or a file path, got {type(source).__name__}")
 
@@ -295,9 +298,14 @@ def load_catalog(
     truncated = sum(cut)
     if truncated:
         long_ids = [ids.iloc[i] for i, c in enumerate(cut) if c]
-        logger.warning("%s: %d rows have texts longer than %d characters, cut at a word boundary (ids %s); "
-                       "the encoder reads at most 512 tokens anyway", where, truncated, MAX_TEXT_CHARS,
-                       format_list(long_ids))
+        logger.warning(
+            "%s: %d rows have texts longer than %d characters, cut at a word boundary (ids %s); "
+            "the encoder reads at most 512 tokens anyway",
+            where,
+            truncated,
+            MAX_TEXT_CHARS,
+            format_list(long_ids),
+        )
     return Catalog(
         items=frame,
         id_col=id_col,

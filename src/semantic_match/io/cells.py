@@ -40,6 +40,7 @@ Decimal commas (rule of :func:`decimal_comma_floats`)
     zeros (``007``), markers such as ``-`` or ``n/a``. Values are never set to NaN
     unless they were missing (blank strings count as missing, as in a CSV file).
 """
+
 from __future__ import annotations
 
 import re
@@ -72,8 +73,11 @@ def clean_text_cell(value: object) -> object:
 
 def dirty_text_cells(values: pd.Series) -> np.ndarray:
     """Boolean mask of the string cells that :func:`clean_text_cell` would change."""
-    return np.fromiter((isinstance(v, str) and not v.isprintable() and clean_text_cell(v) != v
-                        for v in values.tolist()), dtype=bool, count=len(values))
+    return np.fromiter(
+        (isinstance(v, str) and not v.isprintable() and clean_text_cell(v) != v for v in values.tolist()),
+        dtype=bool,
+        count=len(values),
+    )
 
 
 def clean_id(value: object) -> str | None:

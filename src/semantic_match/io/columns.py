@@ -1,4 +1,5 @@
 """The one "missing column" check, so every table names what is missing, what exists and the fix."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -10,8 +11,9 @@ from ..errors import InputError, format_list
 __all__ = ["require_columns", "missing_columns_message"]
 
 
-def missing_columns_message(missing: Sequence[object], columns: Sequence[object], *, where: str,
-                            what: str = "", hint: str = "") -> str:
+def missing_columns_message(
+    missing: Sequence[object], columns: Sequence[object], *, where: str, what: str = "", hint: str = ""
+) -> str:
     """``"<where> is missing <what> column 'x'; columns are [...]; <hint>"``."""
     noun = "column" if len(missing) == 1 else "columns"
     names = ", ".join(repr(str(m)) for m in missing)
@@ -20,8 +22,15 @@ def missing_columns_message(missing: Sequence[object], columns: Sequence[object]
     return msg + (f"; {hint}" if hint else "")
 
 
-def require_columns(frame: pd.DataFrame, wanted: Sequence[object], *, where: str, what: str = "",
-                    hint: str = "", error: type[InputError] = InputError) -> None:
+def require_columns(
+    frame: pd.DataFrame,
+    wanted: Sequence[object],
+    *,
+    where: str,
+    what: str = "",
+    hint: str = "",
+    error: type[InputError] = InputError,
+) -> None:
     """Raise ``error`` naming every column of ``wanted`` that ``frame`` lacks.
 
     >>> require_columns(pd.DataFrame({"id": [1]}), ["id", "nama"], where="catalog 'k.csv'",

@@ -31,6 +31,7 @@ Rules (what :func:`sniff_csv` does):
    fields, and numbers where every single-line record has numbers); a genuine
    multi-line cell almost never looks like that (see :func:`_joined_rows`).
 """
+
 from __future__ import annotations
 
 import csv
@@ -101,8 +102,14 @@ def _blank(row: list[str]) -> bool:
 def _reader(text: str, delimiter: str):
     if csv.field_size_limit() < _FIELD_LIMIT:
         csv.field_size_limit(_FIELD_LIMIT)
-    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"',
-                      doublequote=True, strict=True, skipinitialspace=False)
+    return csv.reader(
+        io.StringIO(text, newline=""),
+        delimiter=delimiter,
+        quotechar='"',
+        doublequote=True,
+        strict=True,
+        skipinitialspace=False,
+    )
 
 
 def _header_width(text: str, delimiter: str) -> int:
@@ -163,16 +170,22 @@ def _show(lines: list[str], number: int) -> str:
 def _fault_message(scan: _Scan, lines: list[str], delimiter: str) -> str:
     first, at, message = scan.fault  # type: ignore[misc]
     if "unexpected end of data" in message:
-        return (f"a quote (\") opened in the row starting on line {first} is never closed, so everything "
-                f"after it would read as one field; line {first}: {_show(lines, first)}. Close the quote, "
-                f"or double a quote meant as a character inside a quoted field (\"\")")
+        return (
+            f'a quote (") opened in the row starting on line {first} is never closed, so everything '
+            f"after it would read as one field; line {first}: {_show(lines, first)}. Close the quote, "
+            f'or double a quote meant as a character inside a quoted field ("")'
+        )
     if at > first:
-        return (f"an unbalanced quote (\") in the row starting on line {first} runs on to line {at}, joining "
-                f"lines {first}-{at} into one field; line {first}: {_show(lines, first)}. Close the quote, or "
-                f"double a quote meant as a character inside a quoted field (\"\")")
-    return (f"line {at} has a quote (\") that ends a quoted field but is followed by more text ({message}); "
-            f"line {at}: {_show(lines, at)}. Inside a quoted field a quote must be doubled (\"\"), and a "
-            f"field that is not quoted must not start with a quote")
+        return (
+            f'an unbalanced quote (") in the row starting on line {first} runs on to line {at}, joining '
+            f"lines {first}-{at} into one field; line {first}: {_show(lines, first)}. Close the quote, or "
+            f'double a quote meant as a character inside a quoted field ("")'
+        )
+    return (
+        f'line {at} has a quote (") that ends a quoted field but is followed by more text ({message}); '
+        f'line {at}: {_show(lines, at)}. Inside a quoted field a quote must be doubled (""), and a '
+        f"field that is not quoted must not start with a quote"
+    )
 
 
 def _count_message(scan: _Scan, text: str, lines: list[str], delimiter: str) -> str:
@@ -181,13 +194,16 @@ def _count_message(scan: _Scan, text: str, lines: list[str], delimiter: str) -> 
     rows = "row has" if scan.n_wrong == 1 else "rows have"
     shown = ", ".join(f"line {first} has {n}" for first, _, n in scan.wrong)
     more = f", … ({scan.n_wrong - len(scan.wrong)} more)" if scan.n_wrong > len(scan.wrong) else ""
-    msg = (f"{scan.n_wrong} {rows} the wrong number of fields: the header (line {scan.header_line}) has "
-           f"{width} fields separated by {delimiter_name(delimiter)}, but {shown}{more}")
+    msg = (
+        f"{scan.n_wrong} {rows} the wrong number of fields: the header (line {scan.header_line}) has "
+        f"{width} fields separated by {delimiter_name(delimiter)}, but {shown}{more}"
+    )
     runs = [(first, last) for first, last, _ in scan.wrong if last > first and '"' in lines[first - 1]]
     if runs:
         first, last = runs[0]
-        msg += (f"; an unbalanced quote (\") on line {first} joins lines {first}-{last} into one row: "
-                f"{_show(lines, first)}")
+        msg += (
+            f'; an unbalanced quote (") on line {first} joins lines {first}-{last} into one row: {_show(lines, first)}'
+        )
     else:
         first = scan.wrong[0][0]
         msg += f"; line {first}: {_show(lines, first)}"
@@ -196,11 +212,15 @@ def _count_message(scan: _Scan, text: str, lines: list[str], delimiter: str) -> 
         raw = list(io.StringIO(text, newline=""))
         lone = [first for first, _, _ in scan.wrong if raw[first - 1].endswith("\r")]
         if lone:
-            msg += (f"; line {lone[0]} ends with a lone carriage return (CR, \\r) that was probably inside a "
-                    f"cell: remove CRs from the cells, or quote every field (pandas: quoting=csv.QUOTE_ALL)")
-    return (msg + f". Fix these rows: put fields that contain {delimiter_name(delimiter)} or line breaks "
-            f"in double quotes, double a quote inside a quoted field (\"\"), and close every quote; or "
-            f"save the table again from the spreadsheet")
+            msg += (
+                f"; line {lone[0]} ends with a lone carriage return (CR, \\r) that was probably inside a "
+                f"cell: remove CRs from the cells, or quote every field (pandas: quoting=csv.QUOTE_ALL)"
+            )
+    return (
+        msg + f". Fix these rows: put fields that contain {delimiter_name(delimiter)} or line breaks "
+        f'in double quotes, double a quote inside a quoted field (""), and close every quote; or '
+        f"save the table again from the spreadsheet"
+    )
 
 
 def _numeric_columns(text: str, delimiter: str, width: int) -> set[int]:
@@ -241,8 +261,11 @@ def _joined_rows(text: str, scan: _Scan, delimiter: str) -> tuple[int, int] | No
     if width < 2 or not scan.multiline:
         return None
     lines = _physical_lines(text)
-    suspects = [(first, last) for first, last in scan.multiline
-                if all(lines[i].count(delimiter) == width - 1 for i in range(first - 1, min(last, len(lines))))]
+    suspects = [
+        (first, last)
+        for first, last in scan.multiline
+        if all(lines[i].count(delimiter) == width - 1 for i in range(first - 1, min(last, len(lines))))
+    ]
     if not suspects:
         return None
     numeric = _numeric_columns(text, delimiter, width)
@@ -303,9 +326,14 @@ def sniff_csv(text: str, *, source: str, delimiters: tuple[str, ...] = DELIMITER
                     f"cannot read '{source}': an unbalanced quote (\") on line {first} joins lines {first}-{last} "
                     f"into one row, although each of them is a complete row of {len(scan.header)} fields; line "
                     f"{first}: {_show(lines, first)}. Close the quote on the line where it belongs, or double a "
-                    f"quote meant as a character inside a quoted field (\"\")")
-            return CsvLayout(delimiter=delimiter, header=tuple(scan.header), header_line=scan.header_line,
-                             record_lines=tuple(scan.record_lines))
+                    f'quote meant as a character inside a quoted field ("")'
+                )
+            return CsvLayout(
+                delimiter=delimiter,
+                header=tuple(scan.header),
+                header_line=scan.header_line,
+                record_lines=tuple(scan.record_lines),
+            )
         if first_scan is None:
             first_scan = scan
     assert first_scan is not None

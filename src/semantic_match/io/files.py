@@ -4,6 +4,7 @@ Every writer in the package goes through here, so that a crash mid-write never
 leaves a half-written file or folder behind, and what is written gets the
 permissions the user's umask allows (temporary files are created private).
 """
+
 from __future__ import annotations
 
 import hashlib

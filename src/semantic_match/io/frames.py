@@ -1,4 +1,5 @@
 """DataFrame helpers shared by every writer of Parquet files."""
+
 from __future__ import annotations
 
 import pandas as pd

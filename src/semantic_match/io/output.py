@@ -1,4 +1,5 @@
 """Writing result tables to files and the terminal."""
+
 from __future__ import annotations
 
 import json
@@ -28,14 +29,16 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike, *, escape_formulas
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in OUTPUT_SUFFIXES:
-        raise InputError(f"cannot write '{path}': unsupported suffix '{suffix}'; use one of "
-                         f"{', '.join(OUTPUT_SUFFIXES)}")
+        raise InputError(
+            f"cannot write '{path}': unsupported suffix '{suffix}'; use one of {', '.join(OUTPUT_SUFFIXES)}"
+        )
 
     def write(tmp: Path) -> None:
         if suffix == ".csv":
             # CRLF records (RFC 4180): a field holding a bare carriage return is then quoted too.
-            csv_safe(frame, escape_formulas=escape_formulas).to_csv(tmp, index=False, encoding="utf-8",
-                                                                   lineterminator="\r\n")
+            csv_safe(frame, escape_formulas=escape_formulas).to_csv(
+                tmp, index=False, encoding="utf-8", lineterminator="\r\n"
+            )
         elif suffix == ".xlsx":
             write_xlsx(frame, tmp, sheet="matches")
         elif suffix == ".parquet":
@@ -57,8 +60,7 @@ def format_table(frame: pd.DataFrame, fmt: str = "table", *, max_colwidth: int =
     if fmt == "csv":
         return csv_safe(frame).to_csv(index=False)
     if fmt == "json":
-        return json.dumps(json.loads(frame.to_json(orient="records", force_ascii=False)),
-                          ensure_ascii=False, indent=2)
+        return json.dumps(json.loads(frame.to_json(orient="records", force_ascii=False)), ensure_ascii=False, indent=2)
     if fmt != "table":
         raise InputError(f"unknown format {fmt!r}; use one of ['table', 'csv', 'json']")
     if frame.empty:

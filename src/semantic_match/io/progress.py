@@ -1,4 +1,5 @@
 """Progress bars for long work (encoding, matching, building), shown on a terminal only."""
+
 from __future__ import annotations
 
 import sys

@@ -9,6 +9,7 @@ Excel as that text, not as a live formula (CSV/formula injection, OWASP). So:
   carriage return gets a leading apostrophe, the escape spreadsheet programs recognise.
   Machine-to-machine CSV can turn this off (``escape_formulas=False``, ``--raw-csv``).
 """
+
 from __future__ import annotations
 
 import re

@@ -13,6 +13,7 @@ Cells are returned as the file holds them: no control character is removed and
 no decimal comma converted here; :func:`semantic_match.load_catalog` does that
 for catalogues and needs (see :mod:`semantic_match.io.cells`).
 """
+
 from __future__ import annotations
 
 import io
@@ -29,8 +30,7 @@ from .csvsniff import DELIMITERS, sniff_csv
 
 __all__ = ["read_table", "read_table_and_lines", "check_header_names", "SUPPORTED_SUFFIXES"]
 
-SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".parquet", ".pq",
-                      ".jsonl", ".ndjson", ".json")
+SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".parquet", ".pq", ".jsonl", ".ndjson", ".json")
 
 
 def check_header_names(names: list[object], *, source: str, where: str) -> None:
@@ -69,7 +69,7 @@ def _decode(path: Path, encoding: str) -> str:
         text = raw.decode(encoding)
     except UnicodeDecodeError as exc:
         raise InputError(
-            f"cannot decode '{path}' as {encoding}: byte {exc.object[exc.start:exc.start + 1]!r} at "
+            f"cannot decode '{path}' as {encoding}: byte {exc.object[exc.start : exc.start + 1]!r} at "
             f"position {exc.start} is invalid; save the file as UTF-8, or pass its encoding "
             f"(e.g. encoding='cp1252' or --encoding cp1252)"
         ) from exc
@@ -83,9 +83,17 @@ def _read_csv(path: Path, text: str, dtype: dict[str, object] | None) -> tuple[p
     check_header_names(list(layout.header), source=str(path), where=f"the header (line {layout.header_line})")
 
     def parse(**engine: Any) -> pd.DataFrame:
-        return pd.read_csv(io.StringIO(text), sep=layout.delimiter, dtype=cast(Any, dtype), quotechar='"',
-                           doublequote=True, keep_default_na=True, skip_blank_lines=True, index_col=False,
-                           **engine)
+        return pd.read_csv(
+            io.StringIO(text),
+            sep=layout.delimiter,
+            dtype=cast(Any, dtype),
+            quotechar='"',
+            doublequote=True,
+            keep_default_na=True,
+            skip_blank_lines=True,
+            index_col=False,
+            **engine,
+        )
 
     # low_memory=False: one type per column, never a column typed chunk by chunk.
     frame = parse(low_memory=False)
@@ -94,9 +102,11 @@ def _read_csv(path: Path, text: str, dtype: dict[str, object] | None) -> tuple[p
         # the python engine splits records with the csv module itself.
         frame = parse(engine="python")
     if frame.shape != (len(layout.record_lines), len(layout.header)):
-        raise InputError(f"cannot read '{path}' unambiguously: {len(layout.record_lines)} records of "
-                         f"{len(layout.header)} fields were checked, pandas read {frame.shape[0]} rows of "
-                         f"{frame.shape[1]} columns; save the file again as CSV UTF-8 from a spreadsheet")
+        raise InputError(
+            f"cannot read '{path}' unambiguously: {len(layout.record_lines)} records of "
+            f"{len(layout.header)} fields were checked, pandas read {frame.shape[0]} rows of "
+            f"{frame.shape[1]} columns; save the file again as CSV UTF-8 from a spreadsheet"
+        )
     return frame, list(layout.record_lines)
 
 
@@ -115,8 +125,8 @@ def _json_text_columns(frame: pd.DataFrame, dtype: dict[str, object] | None) -> 
     for col, kind in (dtype or {}).items():
         if kind is str and col in frame.columns:
             frame[col] = frame[col].map(
-                lambda v: v if v is None or isinstance(v, (list, dict)) or (isinstance(v, float) and v != v)
-                else str(v))
+                lambda v: v if v is None or isinstance(v, (list, dict)) or (isinstance(v, float) and v != v) else str(v)
+            )
     return frame
 
 
@@ -140,8 +150,9 @@ def read_table_and_lines(
     if not path.exists():
         raise FileNotFoundError(f"file not found: '{path}'")
     if path.is_dir():
-        raise InputError(f"'{path}' is a folder; expected a table file with one of the suffixes "
-                         f"{', '.join(SUPPORTED_SUFFIXES)}")
+        raise InputError(
+            f"'{path}' is a folder; expected a table file with one of the suffixes {', '.join(SUPPORTED_SUFFIXES)}"
+        )
     suffix = path.suffix.lower()
     enc = encoding or "utf-8-sig"
     try:
@@ -158,7 +169,7 @@ def read_table_and_lines(
             return _json_text_columns(frame, dtype), None
     except UnicodeDecodeError as exc:
         raise InputError(
-            f"cannot decode '{path}' as {enc}: byte {exc.object[exc.start:exc.start + 1]!r} at "
+            f"cannot decode '{path}' as {enc}: byte {exc.object[exc.start : exc.start + 1]!r} at "
             f"position {exc.start} is invalid; save the file as UTF-8, or pass its encoding "
             f"(e.g. encoding='cp1252' or --encoding cp1252)"
         ) from exc
@@ -167,9 +178,7 @@ def read_table_and_lines(
         if isinstance(exc, InputError):
             raise
         raise InputError(f"cannot read '{path}' as a {suffix} table: {exc}") from exc
-    raise InputError(
-        f"unsupported file type '{suffix}' for '{path}'; use one of {', '.join(SUPPORTED_SUFFIXES)}"
-    )
+    raise InputError(f"unsupported file type '{suffix}' for '{path}'; use one of {', '.join(SUPPORTED_SUFFIXES)}")
 
 
 def read_table(

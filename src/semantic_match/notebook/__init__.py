@@ -10,6 +10,7 @@ retrieval core's public API, :mod:`semantic_match.io` (the shared palette in
 and :mod:`semantic_match.errors`; never the events, training or cli wings.
 matplotlib and scikit-learn are imported only when a plot is drawn.
 """
+
 from __future__ import annotations
 
 from .explain import Explanation, explain_match

@@ -5,6 +5,7 @@ Catalogues name these columns in Indonesian or English and in many spellings
 them by their usual names so that ``show(results)`` needs no configuration.
 :class:`TableLayout` decides, once per table, which column goes where.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -23,12 +24,20 @@ if TYPE_CHECKING:
 __all__ = ["key_columns", "find_column", "item_columns", "TableLayout", "NAME_COLUMNS", "DESCRIPTION_COLUMNS"]
 
 # Likely names of the columns the table gives a place of their own (lower case, best first).
-NAME_COLUMNS = ("name", "nama", "nama_produk", "nama_barang", "product_name", "produk", "judul", "title",
-                "uraian", "item_name")
-DESCRIPTION_COLUMNS = ("description", "deskripsi", "spesifikasi", "spec", "specification", "keterangan",
-                       "detail")
-_SUPPLIER_COLS = ("supplier", "pemasok", "penyedia", "nama_penyedia", "vendor", "seller", "toko",
-                  "ikm", "umkm")
+NAME_COLUMNS = (
+    "name",
+    "nama",
+    "nama_produk",
+    "nama_barang",
+    "product_name",
+    "produk",
+    "judul",
+    "title",
+    "uraian",
+    "item_name",
+)
+DESCRIPTION_COLUMNS = ("description", "deskripsi", "spesifikasi", "spec", "specification", "keterangan", "detail")
+_SUPPLIER_COLS = ("supplier", "pemasok", "penyedia", "nama_penyedia", "vendor", "seller", "toko", "ikm", "umkm")
 _REGION_COLS = ("region", "wilayah", "daerah", "kabupaten", "kab_kota", "kota", "lokasi", "provinsi")
 _PRICE_COLS = ("price", "harga", "harga_satuan", "unit_price")
 _TKDN_COLS = ("tkdn", "nilai_tkdn", "tkdn_pct", "tkdn_persen")
@@ -60,9 +69,14 @@ def key_columns(columns: Iterable[str]) -> dict[str, str | None]:
     'harga'
     """
     columns = list(columns)
-    return {"supplier": find_column(columns, _SUPPLIER_COLS), "region": find_column(columns, _REGION_COLS),
-            "category": find_column(columns, _CATEGORY_COLS), "price": find_column(columns, _PRICE_COLS),
-            "unit": find_column(columns, _UNIT_COLS), "tkdn": find_column(columns, _TKDN_COLS)}
+    return {
+        "supplier": find_column(columns, _SUPPLIER_COLS),
+        "region": find_column(columns, _REGION_COLS),
+        "category": find_column(columns, _CATEGORY_COLS),
+        "price": find_column(columns, _PRICE_COLS),
+        "unit": find_column(columns, _UNIT_COLS),
+        "tkdn": find_column(columns, _TKDN_COLS),
+    }
 
 
 def item_columns(frame: pd.DataFrame) -> list[str]:
@@ -71,7 +85,7 @@ def item_columns(frame: pd.DataFrame) -> list[str]:
     if "matched_terms" in cols:
         # match() puts keep_cols among the result columns, so the names alone cannot
         # tell them from the item's; everything after matched_terms is the item's.
-        return cols[cols.index("matched_terms") + 1:]
+        return cols[cols.index("matched_terms") + 1 :]
     return [c for c in cols if c not in RESULT_COLUMNS]
 
 
@@ -110,8 +124,14 @@ class TableLayout:
         ``columns`` or ``text_cols`` names a column the results lack.
     """
 
-    def __init__(self, frame: pd.DataFrame, *, matcher: Matcher | None = None,
-                 columns: Sequence[str] | None = None, text_cols: Sequence[str] | None = None):
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        *,
+        matcher: Matcher | None = None,
+        columns: Sequence[str] | None = None,
+        text_cols: Sequence[str] | None = None,
+    ):
         cols = list(frame.columns)
         items = item_columns(frame)
         if text_cols is None and matcher is not None:
@@ -124,12 +144,19 @@ class TableLayout:
             desc = find_column(items, DESCRIPTION_COLUMNS)
             if name is None:
                 taken = set(key.values())
-                name = next((c for c in items if c not in taken and (pd.api.types.is_string_dtype(frame[c])
-                                                                      or frame[c].dtype == object)), None)
+                name = next(
+                    (
+                        c
+                        for c in items
+                        if c not in taken and (pd.api.types.is_string_dtype(frame[c]) or frame[c].dtype == object)
+                    ),
+                    None,
+                )
             text_cols = [c for c in (name, desc) if c is not None]
         text_cols = list(text_cols)
-        require_columns(frame, text_cols, where="the result frame",
-                        hint="text_cols= may name only columns of the results")
+        require_columns(
+            frame, text_cols, where="the result frame", hint="text_cols= may name only columns of the results"
+        )
         self.title = text_cols[0] if text_cols else None
         self.details = text_cols[1:]
         self.supplier, self.price, self.tkdn = key["supplier"], key["price"], key["tkdn"]
@@ -137,13 +164,15 @@ class TableLayout:
         if columns is None:
             columns = [c for c in (self.supplier, key["region"], self.price, self.tkdn) if c is not None]
         columns = list(columns)
-        require_columns(frame, columns, where="the result frame",
-                        hint="columns= may name only columns of the results")
+        require_columns(frame, columns, where="the result frame", hint="columns= may name only columns of the results")
         self.meta = [c for c in columns if c not in text_cols]
         self.stem = bool(getattr(getattr(matcher, "lexical_", None), "stem", False))
         self.grouped = "need_id" in cols
-        self.need_extra = (cols[cols.index("need_text") + 1: cols.index("rank")]
-                           if self.grouped and "need_text" in cols and "rank" in cols else [])
+        self.need_extra = (
+            cols[cols.index("need_text") + 1 : cols.index("rank")]
+            if self.grouped and "need_text" in cols and "rank" in cols
+            else []
+        )
 
     def cell_text(self, col: str, value: object) -> str:
         """Plain text of a metadata value (rupiah, percent, or as is)."""

@@ -5,6 +5,7 @@ the CLI's ``--min-confidence`` do. Version 0.1.0 called it ``threshold`` in
 ``show``, ``ResultView`` and the plots; that name still works for a while
 with a :class:`DeprecationWarning` (see :func:`renamed_min_confidence`).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -43,16 +44,20 @@ def renamed_min_confidence(min_confidence: float | None, threshold: float | None
     if threshold is None:
         return min_confidence
     if min_confidence is not None:
-        raise InputError(f"{where}() got both min_confidence={min_confidence!r} and threshold={threshold!r}; "
-                         "threshold is the old name of min_confidence, pass min_confidence only")
+        raise InputError(
+            f"{where}() got both min_confidence={min_confidence!r} and threshold={threshold!r}; "
+            "threshold is the old name of min_confidence, pass min_confidence only"
+        )
     # stacklevel 3: this helper, the public function, then the user's line.
-    warnings.warn(f"{where}(threshold=...) is deprecated; use {where}(min_confidence=...)", DeprecationWarning,
-                  stacklevel=3)
+    warnings.warn(
+        f"{where}(threshold=...) is deprecated; use {where}(min_confidence=...)", DeprecationWarning, stacklevel=3
+    )
     return threshold
 
 
-def resolve_min_confidence(min_confidence: float | None, *, matcher: Matcher | None = None,
-                           confidence: pd.Series | np.ndarray | None = None) -> float | None:
+def resolve_min_confidence(
+    min_confidence: float | None, *, matcher: Matcher | None = None, confidence: pd.Series | np.ndarray | None = None
+) -> float | None:
     """The "no good match" cut-off to draw: given, the matcher's, or the shipped one.
 
     Parameters
@@ -78,8 +83,9 @@ def resolve_min_confidence(min_confidence: float | None, *, matcher: Matcher | N
         try:
             return float(min_confidence)
         except (TypeError, ValueError):
-            raise InputError(f"min_confidence must be a number (a calibrated confidence such as 0.27), "
-                             f"got {min_confidence!r}") from None
+            raise InputError(
+                f"min_confidence must be a number (a calibrated confidence such as 0.27), got {min_confidence!r}"
+            ) from None
     if matcher is not None:
         cal = getattr(matcher, "calibration_", None)
         return float(cal.threshold) if cal is not None else None
@@ -89,9 +95,9 @@ def resolve_min_confidence(min_confidence: float | None, *, matcher: Matcher | N
     return None
 
 
-def resolve_threshold(threshold: float | None, *, matcher: Matcher | None = None,
-                      confidence: pd.Series | np.ndarray | None = None) -> float | None:
+def resolve_threshold(
+    threshold: float | None, *, matcher: Matcher | None = None, confidence: pd.Series | np.ndarray | None = None
+) -> float | None:
     """Deprecated name of :func:`resolve_min_confidence`."""
-    warnings.warn("resolve_threshold() is deprecated; use resolve_min_confidence()", DeprecationWarning,
-                  stacklevel=2)
+    warnings.warn("resolve_threshold() is deprecated; use resolve_min_confidence()", DeprecationWarning, stacklevel=2)
     return resolve_min_confidence(threshold, matcher=matcher, confidence=confidence)

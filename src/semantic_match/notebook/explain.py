@@ -7,6 +7,7 @@ need's words found in the product, the words it lacks (with the product's most
 similar words by character n-grams, e.g. "perontokan" ~ "perontok") and the
 nearest alternative products.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -160,20 +161,27 @@ class Explanation:
 
     def _alternatives_view(self) -> ResultView:
         cols = [self.key_columns.get(k) for k in ("supplier", "region", "price", "tkdn")]
-        return ResultView(self.alternatives, text_cols=self.text_cols, min_confidence=self.threshold,
-                          columns=[c for c in cols if c is not None and c in self.alternatives.columns])
+        return ResultView(
+            self.alternatives,
+            text_cols=self.text_cols,
+            min_confidence=self.threshold,
+            columns=[c for c in cols if c is not None and c in self.alternatives.columns],
+        )
 
     # ------------------------------------------------------------- text
     def __str__(self) -> str:
         conf = MISSING if not math.isfinite(self.confidence) else f"{self.confidence:.2f}"
         thr = f", threshold {self.threshold:.2f}: {self.verdict}" if self.threshold is not None else ""
-        lines = [f'Why {self.item_id} "{self._title()}" for the need "{display_text(self.need)}"',
-                 f"  rank {self.rank} of {self.n_ranked}, score {self.score:.3f}, confidence {conf}{thr}",
-                 "  channel              raw score   weight   part of score"]
+        lines = [
+            f'Why {self.item_id} "{self._title()}" for the need "{display_text(self.need)}"',
+            f"  rank {self.rank} of {self.n_ranked}, score {self.score:.3f}, confidence {conf}{thr}",
+            "  channel              raw score   weight   part of score",
+        ]
         raw = {"dense": self.dense_score, "char": self.char_score, "bm25": self.bm25_score}
         for ch, part in self.contributions.items():
-            lines.append(f"  {_CHANNEL_NAMES.get(ch, ch):<20} {raw[ch]:>9.4f}   {self.weights.get(ch, 0):>6.2f}"
-                         f"   {part:>13.3f}")
+            lines.append(
+                f"  {_CHANNEL_NAMES.get(ch, ch):<20} {raw[ch]:>9.4f}   {self.weights.get(ch, 0):>6.2f}   {part:>13.3f}"
+            )
         lines.append(f"  shared terms: {' '.join(self.shared_terms) or '(none)'}")
         if self.related_terms:
             lines.append("  not in the product: " + "; ".join(str(r) for r in self.related_terms))
@@ -186,8 +194,10 @@ class Explanation:
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return (f"Explanation(item_id={self.item_id!r}, rank={self.rank}, score={self.score:.4f}, "
-                f"confidence={self.confidence:.4f}, shared_terms={self.shared_terms!r})")
+        return (
+            f"Explanation(item_id={self.item_id!r}, rank={self.rank}, score={self.score:.4f}, "
+            f"confidence={self.confidence:.4f}, shared_terms={self.shared_terms!r})"
+        )
 
     # ------------------------------------------------------------- HTML
     def _repr_html_(self) -> str:
@@ -195,15 +205,21 @@ class Explanation:
         font = "font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;font-size:13px;line-height:1.4"
         conf = MISSING if not math.isfinite(self.confidence) else f"{self.confidence:.2f}"
         colors = {"good match": OK, "no good match": LOW}.get(self.verdict, NEUTRAL)
-        badge = badge_html(f"confidence {conf} · {self.verdict}", colors, css_class="sm-conf",
-                           title="calibrated probability that the product is relevant"
-                                 + (f"; threshold {self.threshold:.2f}" if self.threshold is not None else ""))
-        parts = [f'<div class="sm-explain" style="{font};max-width:980px">',
-                 f'<div style="font-size:15px;margin-bottom:4px">Why <b>{esc(str(self.item_id))}</b> for '
-                 f'<span style="color:{MUTED}">“</span>{esc(display_text(self.need))}'
-                 f'<span style="color:{MUTED}">”</span></div>',
-                 f'<div style="margin-bottom:8px">rank <b>{self.rank}</b> of {self.n_ranked} · score '
-                 f"<b>{self.score:.3f}</b> · {badge}</div>"]
+        badge = badge_html(
+            f"confidence {conf} · {self.verdict}",
+            colors,
+            css_class="sm-conf",
+            title="calibrated probability that the product is relevant"
+            + (f"; threshold {self.threshold:.2f}" if self.threshold is not None else ""),
+        )
+        parts = [
+            f'<div class="sm-explain" style="{font};max-width:980px">',
+            f'<div style="font-size:15px;margin-bottom:4px">Why <b>{esc(str(self.item_id))}</b> for '
+            f'<span style="color:{MUTED}">“</span>{esc(display_text(self.need))}'
+            f'<span style="color:{MUTED}">”</span></div>',
+            f'<div style="margin-bottom:8px">rank <b>{self.rank}</b> of {self.n_ranked} · score '
+            f"<b>{self.score:.3f}</b> · {badge}</div>",
+        ]
         # The product, with the need's words highlighted.
         similar = [w for r in self.related_terms for w, _ in r.similar]
         for i, col in enumerate(self.text_cols):
@@ -219,22 +235,28 @@ class Explanation:
         total = max(self.score, 1e-12)
         for ch, part in self.contributions.items():
             bar = bar_html(part, part / total, title="share of the ranking score")
-            rows.append(f'<tr><td style="{TD_STYLE}">{esc(_CHANNEL_NAMES.get(ch, ch))}</td>'
-                        f'<td style="{TD_STYLE};text-align:right">{raw[ch]:.4f}</td>'
-                        f'<td style="{TD_STYLE};text-align:right">{self.weights.get(ch, 0):.2f}</td>'
-                        f'<td style="{TD_STYLE}">{bar}</td></tr>')
-        parts.append(f'<table style="border-collapse:collapse;{font}"><thead><tr>'
-                     f'<th style="{TH_STYLE}">channel</th><th style="{TH_STYLE}">raw score</th>'
-                     f'<th style="{TH_STYLE}">weight</th><th style="{TH_STYLE}">part of score</th></tr></thead>'
-                     f'<tbody>{"".join(rows)}</tbody></table>')
+            rows.append(
+                f'<tr><td style="{TD_STYLE}">{esc(_CHANNEL_NAMES.get(ch, ch))}</td>'
+                f'<td style="{TD_STYLE};text-align:right">{raw[ch]:.4f}</td>'
+                f'<td style="{TD_STYLE};text-align:right">{self.weights.get(ch, 0):.2f}</td>'
+                f'<td style="{TD_STYLE}">{bar}</td></tr>'
+            )
+        parts.append(
+            f'<table style="border-collapse:collapse;{font}"><thead><tr>'
+            f'<th style="{TH_STYLE}">channel</th><th style="{TH_STYLE}">raw score</th>'
+            f'<th style="{TH_STYLE}">weight</th><th style="{TH_STYLE}">part of score</th></tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table>"
+        )
         shared = " ".join(f'<mark style="{MARK_STYLE}">{esc(t)}</mark>' for t in self.shared_terms) or "(none)"
         parts.append(f'<div style="margin-top:8px"><b>shared terms</b>: {shared}</div>')
         if self.related_terms:
             items = []
             for r in self.related_terms:
                 if r.similar:
-                    near = ", ".join(f"<u style='{RELATED_STYLE}'>{esc(w)}</u> "
-                                     f"<span style='color:{MUTED}'>({s:.2f})</span>" for w, s in r.similar)
+                    near = ", ".join(
+                        f"<u style='{RELATED_STYLE}'>{esc(w)}</u> <span style='color:{MUTED}'>({s:.2f})</span>"
+                        for w, s in r.similar
+                    )
                     items.append(f"<b>{esc(r.term)}</b> ~ {near}")
                 else:
                     items.append(f"<b>{esc(r.term)}</b> <span style='color:{MUTED}'>(no similar word)</span>")
@@ -253,14 +275,16 @@ def _find_item(matcher: Matcher, item_id: object) -> int:
     if len(hits):
         return int(hits[0])
     close = difflib.get_close_matches(key, ids.tolist(), n=3, cutoff=0.6)
-    hint = (f"; did you mean {format_list(close)}?" if close
-            else f"; ids look like {format_list(ids.head(3).tolist())}")
-    raise InputError(f"unknown item_id {item_id!r}: no product in the catalogue ({len(ids)} items, id column "
-                     f"{matcher.id_col!r}) has it{hint}")
+    hint = f"; did you mean {format_list(close)}?" if close else f"; ids look like {format_list(ids.head(3).tolist())}"
+    raise InputError(
+        f"unknown item_id {item_id!r}: no product in the catalogue ({len(ids)} items, id column "
+        f"{matcher.id_col!r}) has it{hint}"
+    )
 
 
-def _related_terms(matcher: Matcher, query_words: list[str], item_words: list[str],
-                   *, top: int, min_similarity: float) -> list[RelatedTerm]:
+def _related_terms(
+    matcher: Matcher, query_words: list[str], item_words: list[str], *, top: int, min_similarity: float
+) -> list[RelatedTerm]:
     missing = [w for w in query_words if w not in set(item_words)]
     if not missing:
         return []
@@ -277,9 +301,16 @@ def _related_terms(matcher: Matcher, query_words: list[str], item_words: list[st
     return [RelatedTerm(w, sims.get(w, ())) for w in missing]
 
 
-def explain_match(matcher: Matcher, need: str, item_id: object, *, alternatives: int = 5,
-                  filters: Filters | None = None, similar_terms: int = 3,
-                  min_similarity: float = 0.5) -> Explanation:
+def explain_match(
+    matcher: Matcher,
+    need: str,
+    item_id: object,
+    *,
+    alternatives: int = 5,
+    filters: Filters | None = None,
+    similar_terms: int = 3,
+    min_similarity: float = 0.5,
+) -> Explanation:
     """Explain why a product ranks where it does for a need.
 
     Parameters
@@ -335,8 +366,10 @@ def explain_match(matcher: Matcher, need: str, item_id: object, *, alternatives:
     order = ranking.indices[0]
     where = np.flatnonzero(order == pos)
     if not len(where):
-        raise InputError(f"item {item_id!r} does not pass the filters {filters!r}, so it has no rank for "
-                         "this need; explain it without filters")
+        raise InputError(
+            f"item {item_id!r} does not pass the filters {filters!r}, so it has no rank for "
+            "this need; explain it without filters"
+        )
     at = int(where[0])
     n_ranked = int((order >= 0).sum())
 
@@ -345,16 +378,22 @@ def explain_match(matcher: Matcher, need: str, item_id: object, *, alternatives:
         contributions = {"dense": float(ranking.scores[0, at])}
     else:
         # The fusion's own parts, over the same filtered items, so they add up to the score above.
-        parts = fusion_contributions(matcher.channel_scores([norm]), matcher.weights_, method=matcher.fusion,
-                                     rrf_k=matcher.rrf_k, allowed=matcher.filter_mask(filters))
+        parts = fusion_contributions(
+            matcher.channel_scores([norm]),
+            matcher.weights_,
+            method=matcher.fusion,
+            rrf_k=matcher.rrf_k,
+            allowed=matcher.filter_mask(filters),
+        )
         contributions = {c: float(v[0, pos]) for c, v in parts.items()}
 
     stem = matcher.lexical_.stem
     item_text = matcher.texts[pos]
     shared = matcher.lexical_.matched_terms(norm, [item_text])[0]
     query_words = list(dict.fromkeys(tokenize(norm, stem=stem)))
-    related = _related_terms(matcher, query_words, tokenize(item_text, stem=stem), top=similar_terms,
-                             min_similarity=min_similarity)
+    related = _related_terms(
+        matcher, query_words, tokenize(item_text, stem=stem), top=similar_terms, min_similarity=min_similarity
+    )
 
     if alternatives:
         alt = matcher.search(need, k=min(alternatives + 1, n), filters=filters)
@@ -365,12 +404,24 @@ def explain_match(matcher: Matcher, need: str, item_id: object, *, alternatives:
     cal = matcher.calibration_
     items = matcher.items
     return Explanation(
-        need=need, need_normalized=norm, item_id=item_id, item=items.iloc[pos].copy(), rank=at + 1,
-        n_ranked=n_ranked, score=float(ranking.scores[0, at]), confidence=float(ranking.confidence[0, at]),
-        dense_score=float(ranking.dense[0, at]), char_score=float(ranking.char[0, at]),
-        bm25_score=float(ranking.bm25[0, at]), contributions=contributions, weights=dict(matcher.weights_),
-        shared_terms=list(shared), related_terms=related, alternatives=alt,
+        need=need,
+        need_normalized=norm,
+        item_id=item_id,
+        item=items.iloc[pos].copy(),
+        rank=at + 1,
+        n_ranked=n_ranked,
+        score=float(ranking.scores[0, at]),
+        confidence=float(ranking.confidence[0, at]),
+        dense_score=float(ranking.dense[0, at]),
+        char_score=float(ranking.char[0, at]),
+        bm25_score=float(ranking.bm25[0, at]),
+        contributions=contributions,
+        weights=dict(matcher.weights_),
+        shared_terms=list(shared),
+        related_terms=related,
+        alternatives=alt,
         threshold=float(cal.threshold) if cal is not None else None,
-        text_cols=tuple(matcher.catalog_.text_cols), stem=stem,
+        text_cols=tuple(matcher.catalog_.text_cols),
+        stem=stem,
         key_columns=key_columns(matcher.catalog_.meta_cols),
     )

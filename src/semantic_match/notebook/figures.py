@@ -5,6 +5,7 @@ they never touch pyplot's global state or choose a backend. matplotlib is
 imported here only when a figure is made: importing :mod:`semantic_match`
 stays free of it.
 """
+
 from __future__ import annotations
 
 import sys
@@ -51,6 +52,7 @@ def register_notebook_display() -> None:
     try:
         png.lookup_by_type(Figure)
     except KeyError:
+
         def to_png(fig: Figure) -> bytes:
             import io
 

@@ -4,6 +4,7 @@ Every function takes one cell as it comes from a catalogue or result frame
 (number, text, ``None`` or NaN) and returns plain text; HTML escaping is left
 to the caller, which knows whether the text goes into a page or a terminal.
 """
+
 from __future__ import annotations
 
 import html
@@ -13,8 +14,7 @@ import unicodedata
 
 import pandas as pd
 
-__all__ = ["is_missing", "format_rupiah", "format_percent", "format_number", "display_text", "clip",
-           "MISSING"]
+__all__ = ["is_missing", "format_rupiah", "format_percent", "format_number", "display_text", "clip", "MISSING"]
 
 #: What a missing value shows as, in HTML and in text.
 MISSING = "–"

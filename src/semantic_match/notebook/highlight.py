@@ -5,6 +5,7 @@ matcher's tokenizer, it equals a term or starts with a long one, so the term
 ``kapasitas`` marks ``Kap.`` and ``tapis`` marks ``TAPISNYA``. The text itself
 is shown as written, HTML-escaped.
 """
+
 from __future__ import annotations
 
 import re
@@ -49,8 +50,7 @@ def query_terms(query: str, *, stem: bool = False) -> list[str]:
     return list(dict.fromkeys(tokenize(normalize_text(query), stem=stem)))
 
 
-def highlight_terms(text: object, terms: Iterable[str], *, related: Iterable[str] = (),
-                    stem: bool = False) -> str:
+def highlight_terms(text: object, terms: Iterable[str], *, related: Iterable[str] = (), stem: bool = False) -> str:
     """Escape ``text`` for HTML and wrap the words matching ``terms`` in ``<mark>``.
 
     Words are compared after :func:`normalize_text`, so ``"Tapis"`` matches the
@@ -90,11 +90,11 @@ def highlight_terms(text: object, terms: Iterable[str], *, related: Iterable[str
     for m in _WORD.finditer(text):
         tokens = _word_tokens(m.group(0), stem)
         if _matches_term(tokens, term_set):
-            out.append(escape(text[pos:m.start()]))
+            out.append(escape(text[pos : m.start()]))
             out.append(f'<mark style="{MARK_STYLE}">{escape(m.group(0))}</mark>')
             pos = m.end()
         elif related_set.intersection(tokens):
-            out.append(escape(text[pos:m.start()]))
+            out.append(escape(text[pos : m.start()]))
             out.append(f'<u class="sm-related" style="{RELATED_STYLE}">{escape(m.group(0))}</u>')
             pos = m.end()
     out.append(escape(text[pos:]))

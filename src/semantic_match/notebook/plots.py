@@ -5,6 +5,7 @@ state, no backend chosen on import, nothing shown) and returns it: Jupyter
 displays it, ``fig.savefig("chart.png")`` writes it. Pass ``ax=`` to draw into
 an existing axes instead.
 """
+
 from __future__ import annotations
 
 import logging
@@ -45,9 +46,15 @@ def _require(frame: pd.DataFrame, cols: Sequence[str], what: str) -> None:
     require_columns(frame, cols, where=f"{what}(matches)", hint="pass the DataFrame returned by Matcher.match()")
 
 
-def plot_score_distribution(matches: pd.DataFrame, *, min_confidence: float | None = None,
-                            column: str = "confidence", bins: int = 20, ax: Axes | None = None,
-                            threshold: float | None = None) -> Figure:
+def plot_score_distribution(
+    matches: pd.DataFrame,
+    *,
+    min_confidence: float | None = None,
+    column: str = "confidence",
+    bins: int = 20,
+    ax: Axes | None = None,
+    threshold: float | None = None,
+) -> Figure:
     """Histogram of the rank-1 confidence (or another score) of a batch of needs.
 
     Parameters
@@ -112,11 +119,18 @@ def plot_score_distribution(matches: pd.DataFrame, *, min_confidence: float | No
     else:
         below, above = values[values < cut], values[values >= cut]
         # The text colours of the tables' LOW and OK badges, so red/green mean the same there and here.
-        ax.hist([below, above], bins=edges, stacked=True, color=[LOW[0], OK[0]], edgecolor="white",
-                label=[f"below {cut:.2f}: {len(below)} needs (no good match)",
-                       f"at or above {cut:.2f}: {len(above)} needs"])
-        ax.axvline(cut, color="black", linestyle="--", linewidth=1.2, label=f"threshold {cut:.2f}",
-                   gid="threshold")
+        ax.hist(
+            [below, above],
+            bins=edges,
+            stacked=True,
+            color=[LOW[0], OK[0]],
+            edgecolor="white",
+            label=[
+                f"below {cut:.2f}: {len(below)} needs (no good match)",
+                f"at or above {cut:.2f}: {len(above)} needs",
+            ],
+        )
+        ax.axvline(cut, color="black", linestyle="--", linewidth=1.2, label=f"threshold {cut:.2f}", gid="threshold")
     ax.set_xlim(lo, hi)
     ax.set_xlabel(f"rank-1 {column}")
     ax.set_ylabel("needs")
@@ -129,8 +143,9 @@ def plot_score_distribution(matches: pd.DataFrame, *, min_confidence: float | No
     return fig
 
 
-def needs_served(matches: pd.DataFrame, *, by: str = "supplier", min_confidence: float | None = None,
-                 threshold: float | None = None) -> pd.DataFrame:
+def needs_served(
+    matches: pd.DataFrame, *, by: str = "supplier", min_confidence: float | None = None, threshold: float | None = None
+) -> pd.DataFrame:
     """Count the needs each supplier (or category, …) can serve.
 
     A need counts for a group when one of the group's items is among the need's
@@ -178,8 +193,15 @@ def needs_served(matches: pd.DataFrame, *, by: str = "supplier", min_confidence:
     return out
 
 
-def plot_needs_served(matches: pd.DataFrame, *, by: str = "supplier", min_confidence: float | None = None,
-                      top: int = 20, ax: Axes | None = None, threshold: float | None = None) -> Figure:
+def plot_needs_served(
+    matches: pd.DataFrame,
+    *,
+    by: str = "supplier",
+    min_confidence: float | None = None,
+    top: int = 20,
+    ax: Axes | None = None,
+    threshold: float | None = None,
+) -> Figure:
     """Horizontal bars: how many needs each supplier (or category) can serve.
 
     Each bar has two parts: needs where the group holds the rank-1 product, and
@@ -233,16 +255,16 @@ def plot_needs_served(matches: pd.DataFrame, *, by: str = "supplier", min_confid
     ax.set_xlabel("needs served")
     n_needs = matches["need_id"].nunique()
     cond = f"confidence ≥ {cut:.2f}" if cut is not None else "all results"
-    ax.set_title(f"Needs served per {by} (top {len(shown)} of {len(counts)}; {n_needs} needs, {cond})",
-                 fontsize=10)
+    ax.set_title(f"Needs served per {by} (top {len(shown)} of {len(counts)}; {n_needs} needs, {cond})", fontsize=10)
     ax.legend(loc="lower right", frameon=False, fontsize=8)
     ax.spines[["top", "right"]].set_visible(False)
     ax.xaxis.get_major_locator().set_params(integer=True)  # type: ignore[call-arg]  # MaxNLocator
     return fig
 
 
-def _project(matcher: Matcher, method: str,
-             need_text: str | None) -> tuple[np.ndarray, np.ndarray | None, str, np.ndarray]:
+def _project(
+    matcher: Matcher, method: str, need_text: str | None
+) -> tuple[np.ndarray, np.ndarray | None, str, np.ndarray]:
     """2-D coordinates of every item and of the need, what was projected, explained variance."""
     vectors = matcher.item_vectors() if method == "pca" else None
     if method == "pca" and vectors is None:
@@ -262,8 +284,7 @@ def _project(matcher: Matcher, method: str,
         matrix = matcher.lexical_.item_char_matrix()
         model = TruncatedSVD(n_components=2, random_state=0).fit(matrix)
         xy = model.transform(matrix)
-        q = (model.transform(matcher.lexical_.char_vectors([need_text]))
-             if need_text is not None else None)
+        q = model.transform(matcher.lexical_.char_vectors([need_text])) if need_text is not None else None
         what = "SVD of the character n-gram TF-IDF"
     return xy, (q[0] if q is not None else None), what, model.explained_variance_ratio_
 
@@ -284,10 +305,12 @@ def _color_points(ax: Axes, fig: Figure, xy: np.ndarray, values: pd.Series | Non
         num = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
         finite = num[np.isfinite(num)]
         # Prices span orders of magnitude (Rp 4.500 to Rp 100 juta): a log scale keeps them apart.
-        norm = (LogNorm(finite.min(), finite.max())
-                if len(finite) and finite.min() > 0 and finite.max() / finite.min() >= 100 else None)
-        sc = ax.scatter(xy[:, 0], xy[:, 1], c=num, cmap="viridis", norm=norm, plotnonfinite=True,
-                        gid="catalog", **base)
+        norm = (
+            LogNorm(finite.min(), finite.max())
+            if len(finite) and finite.min() > 0 and finite.max() / finite.min() >= 100
+            else None
+        )
+        sc = ax.scatter(xy[:, 0], xy[:, 1], c=num, cmap="viridis", norm=norm, plotnonfinite=True, gid="catalog", **base)
         fig.colorbar(sc, ax=ax, label=f"{name}{' (log scale)' if norm is not None else ''}", shrink=0.8)
         return
     import matplotlib as mpl
@@ -303,9 +326,16 @@ def _color_points(ax: Axes, fig: Figure, xy: np.ndarray, values: pd.Series | Non
         ax.scatter(xy[sel, 0], xy[sel, 1], color=color, label=f"{cat} ({int(sel.sum())})", gid="catalog", **base)
 
 
-def plot_catalog_map(matcher: Matcher, *, need: str | None = None, k: int = 10,
-                     method: Literal["pca", "svd"] = "pca", color_by: str | None = "category",
-                     filters: Filters | None = None, ax: Axes | None = None) -> Figure:
+def plot_catalog_map(
+    matcher: Matcher,
+    *,
+    need: str | None = None,
+    k: int = 10,
+    method: Literal["pca", "svd"] = "pca",
+    color_by: str | None = "category",
+    filters: Filters | None = None,
+    ax: Axes | None = None,
+) -> Figure:
     """2-D map of the catalogue, with a need and its top-k products marked.
 
     Parameters
@@ -347,8 +377,9 @@ def plot_catalog_map(matcher: Matcher, *, need: str | None = None, k: int = 10,
         # The default: fall back to a category column by another usual name, else no colours.
         color_by = key_columns(items.columns)["category"]
     if color_by is not None:
-        require_columns(items, [color_by], where="the catalogue",
-                        hint="color_by= names a catalogue column, or None for grey points")
+        require_columns(
+            items, [color_by], where="the catalogue", hint="color_by= names a catalogue column, or None for grey points"
+        )
     need_text = normalize_text(need) if need is not None else None
     if need is not None and not need_text:
         raise InputError("need is empty; give it as text, e.g. 'seminar kit bernuansa tapis'")
@@ -363,21 +394,40 @@ def plot_catalog_map(matcher: Matcher, *, need: str | None = None, k: int = 10,
         pts = xy[pos]
         for p in pts:
             ax.plot([q[0], p[0]], [q[1], p[1]], color=INK, alpha=0.25, linewidth=0.8, zorder=3)
-        ax.scatter(pts[:, 0], pts[:, 1], s=90, facecolors="none", edgecolors=INK, linewidths=1.6,
-                   label=f"top {len(pts)} for the need", gid="matches", zorder=4)
+        ax.scatter(
+            pts[:, 0],
+            pts[:, 1],
+            s=90,
+            facecolors="none",
+            edgecolors=INK,
+            linewidths=1.6,
+            label=f"top {len(pts)} for the need",
+            gid="matches",
+            zorder=4,
+        )
         for rank, p in zip(res["rank"], pts):
-            ax.annotate(str(rank), p, xytext=(4, 4), textcoords="offset points", fontsize=8, weight="bold",
-                        zorder=5)
-        ax.scatter([q[0]], [q[1]], marker="*", s=320, color=_NEED_STAR, edgecolors=INK, linewidths=1.2,
-                   label="need", gid="need", zorder=6)
+            ax.annotate(str(rank), p, xytext=(4, 4), textcoords="offset points", fontsize=8, weight="bold", zorder=5)
+        ax.scatter(
+            [q[0]],
+            [q[1]],
+            marker="*",
+            s=320,
+            color=_NEED_STAR,
+            edgecolors=INK,
+            linewidths=1.2,
+            label="need",
+            gid="need",
+            zorder=6,
+        )
         short = need if len(need) <= 60 else need[:59] + "…"
         title += f'\nneed: "{short}"'
     ax.set_title(title, fontsize=10)
     ax.set_xlabel(f"component 1 ({ratio[0]:.1%} of variance)")
     ax.set_ylabel(f"component 2 ({ratio[1]:.1%} of variance)")
     if color_by is not None and not _is_scale(items[color_by]):
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8,
-                  title=color_by, title_fontsize=9)
+        ax.legend(
+            loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8, title=color_by, title_fontsize=9
+        )
     elif need is not None:
         ax.legend(loc="best", fontsize=8)
     ax.spines[["top", "right"]].set_visible(False)

@@ -10,6 +10,7 @@ Everything taken from the data is HTML-escaped; the HTML carries its own inline
 CSS and no JavaScript, so it renders the same in JupyterLab, VS Code and in a
 saved ``.html`` file.
 """
+
 from __future__ import annotations
 
 import math
@@ -58,16 +59,27 @@ class ResultView:
     max_rows : int
     """
 
-    def __init__(self, frame: pd.DataFrame, *, query: str | None = None, max_rows: int = DEFAULT_MAX_ROWS,
-                 columns: Sequence[str] | None = None, text_cols: Sequence[str] | None = None,
-                 min_confidence: float | None = None, matcher: Matcher | None = None,
-                 threshold: float | None = None):
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        *,
+        query: str | None = None,
+        max_rows: int = DEFAULT_MAX_ROWS,
+        columns: Sequence[str] | None = None,
+        text_cols: Sequence[str] | None = None,
+        min_confidence: float | None = None,
+        matcher: Matcher | None = None,
+        threshold: float | None = None,
+    ):
         min_confidence = renamed_min_confidence(min_confidence, threshold, where="ResultView")
         if not isinstance(frame, pd.DataFrame):
-            raise InputError(f"show() takes the DataFrame returned by search() or match(), got "
-                             f"{type(frame).__name__}")
-        require_columns(frame, ["rank", "item_id", "score"], where="the result frame",
-                        hint="show() takes the DataFrame returned by Matcher.search() or Matcher.match()")
+            raise InputError(f"show() takes the DataFrame returned by search() or match(), got {type(frame).__name__}")
+        require_columns(
+            frame,
+            ["rank", "item_id", "score"],
+            where="the result frame",
+            hint="show() takes the DataFrame returned by Matcher.search() or Matcher.match()",
+        )
         if not isinstance(max_rows, (int, np.integer)) or isinstance(max_rows, bool) or max_rows < 1:
             raise InputError(f"max_rows must be a positive integer, got {max_rows!r}")
         self.frame = frame
@@ -81,8 +93,9 @@ class ResultView:
     @property
     def threshold(self) -> float | None:
         """Deprecated name of :attr:`min_confidence`."""
-        warnings.warn("ResultView.threshold is deprecated; use ResultView.min_confidence", DeprecationWarning,
-                      stacklevel=2)
+        warnings.warn(
+            "ResultView.threshold is deprecated; use ResultView.min_confidence", DeprecationWarning, stacklevel=2
+        )
         return self.min_confidence
 
     # ------------------------------------------------------------ helpers
@@ -93,8 +106,11 @@ class ResultView:
         if not self._layout.grouped:
             return [(None, shown)]
         keys = pd.Series(shown["need_id"].to_numpy(dtype=object))
-        starts = np.flatnonzero(np.r_[True, keys.iloc[1:].to_numpy() != keys.iloc[:-1].to_numpy()]) \
-            if len(keys) else np.array([], int)
+        starts = (
+            np.flatnonzero(np.r_[True, keys.iloc[1:].to_numpy() != keys.iloc[:-1].to_numpy()])
+            if len(keys)
+            else np.array([], int)
+        )
         bounds = list(starts) + [len(shown)]
         return [(keys.iloc[a], shown.iloc[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
 
@@ -118,15 +134,25 @@ class ResultView:
         has_conf = "confidence" in self.frame.columns
         heads = ["#", "score"] + (["confidence"] if has_conf else []) + ["product"] + lay.meta
         labels = {lay.price: "price", lay.tkdn: "TKDN"}
-        parts = [f'<div class="sm-results" style="overflow-x:auto;max-width:100%">'
-                 f'<table class="sm-table" style="{TABLE_STYLE}">']
+        parts = [
+            f'<div class="sm-results" style="overflow-x:auto;max-width:100%">'
+            f'<table class="sm-table" style="{TABLE_STYLE}">'
+        ]
         if self.query:
-            parts.append(f'<caption style="caption-side:top;text-align:left;padding:4px 8px 8px;font-size:14px">'
-                         f'<span style="color:{MUTED}">query</span> '
-                         f'<b>{escape(display_text(self.query))}</b></caption>')
-        parts.append("<thead><tr>" + "".join(
-            f'<th style="{TH_STYLE}{";text-align:right" if h in (lay.price, lay.tkdn, "#") else ""}">'
-            f"{escape(str(labels.get(h, h)))}</th>" for h in heads) + "</tr></thead><tbody>")
+            parts.append(
+                f'<caption style="caption-side:top;text-align:left;padding:4px 8px 8px;font-size:14px">'
+                f'<span style="color:{MUTED}">query</span> '
+                f"<b>{escape(display_text(self.query))}</b></caption>"
+            )
+        parts.append(
+            "<thead><tr>"
+            + "".join(
+                f'<th style="{TH_STYLE}{";text-align:right" if h in (lay.price, lay.tkdn, "#") else ""}">'
+                f"{escape(str(labels.get(h, h)))}</th>"
+                for h in heads
+            )
+            + "</tr></thead><tbody>"
+        )
         if shown.empty:
             parts.append(f'<tr><td colspan="{len(heads)}" style="{TD_STYLE};color:{MUTED}">(no results)</td></tr>')
         for need_id, group in self._groups(shown):
@@ -137,31 +163,41 @@ class ResultView:
                 parts.append(self._row_html(row, scale, has_conf))
         hidden = len(self.frame) - len(shown)
         if hidden > 0:
-            parts.append(f'<tr><td colspan="{len(heads)}" style="{TD_STYLE};color:{MUTED}">… {hidden} more rows '
-                         f"not shown ({len(self.frame)} in all); show(results, max_rows={len(self.frame)}) "
-                         "shows them all</td></tr>")
+            parts.append(
+                f'<tr><td colspan="{len(heads)}" style="{TD_STYLE};color:{MUTED}">… {hidden} more rows '
+                f"not shown ({len(self.frame)} in all); show(results, max_rows={len(self.frame)}) "
+                "shows them all</td></tr>"
+            )
         parts.append("</tbody></table></div>")
         body = "".join(parts)
         if not full_page:
             return body
-        return ('<!DOCTYPE html><html lang="id"><head><meta charset="utf-8"><title>semantic_match results'
-                f'</title></head><body style="margin:16px;background:#fff;color:{INK}">{body}</body></html>')
+        return (
+            '<!DOCTYPE html><html lang="id"><head><meta charset="utf-8"><title>semantic_match results'
+            f'</title></head><body style="margin:16px;background:#fff;color:{INK}">{body}</body></html>'
+        )
 
     def _need_row(self, need_id: object, group: pd.DataFrame, ncols: int) -> str:
         first = group.iloc[0]
         text = escape(display_text(first.get("need_text", "")))
-        extra = " · ".join(f"{escape(str(c))}: {escape(self._layout.cell_text(c, first[c]))}"
-                           for c in self._layout.need_extra)
+        extra = " · ".join(
+            f"{escape(str(c))}: {escape(self._layout.cell_text(c, first[c]))}" for c in self._layout.need_extra
+        )
         flag = ""
         top = self._top_confidence(need_id)
         if self.min_confidence is not None and math.isfinite(top) and top < self.min_confidence:
-            flag = " " + badge_html("no good match", LOW, css_class="sm-flag",
-                                    title=f"rank-1 confidence {top:.2f} is below the threshold "
-                                          f"{self.min_confidence:.2f}")
-        return (f'<tr class="sm-need"><td colspan="{ncols}" style="{TD_STYLE};background:{_NEED_ROW_BG};'
-                f'border-top:2px solid {GRID}"><b>{escape(str(need_id))}</b> {text}{flag}'
-                + (f'<div style="color:{MUTED};font-size:12px">{extra}</div>' if extra else "")
-                + "</td></tr>")
+            flag = " " + badge_html(
+                "no good match",
+                LOW,
+                css_class="sm-flag",
+                title=f"rank-1 confidence {top:.2f} is below the threshold {self.min_confidence:.2f}",
+            )
+        return (
+            f'<tr class="sm-need"><td colspan="{ncols}" style="{TD_STYLE};background:{_NEED_ROW_BG};'
+            f'border-top:2px solid {GRID}"><b>{escape(str(need_id))}</b> {text}{flag}'
+            + (f'<div style="color:{MUTED};font-size:12px">{extra}</div>' if extra else "")
+            + "</td></tr>"
+        )
 
     def _row_html(self, row: pd.Series, scale: float, has_conf: bool) -> str:
         lay = self._layout
@@ -178,8 +214,10 @@ class ResultView:
         for col in lay.details:
             text = clip(display_text(row[col]), _DESCRIPTION_CHARS)
             if text:
-                product.append(f'<div style="color:{MUTED};font-size:12px;max-width:560px">'
-                               f"{highlight_terms(text, terms, stem=lay.stem)}</div>")
+                product.append(
+                    f'<div style="color:{MUTED};font-size:12px;max-width:560px">'
+                    f"{highlight_terms(text, terms, stem=lay.stem)}</div>"
+                )
         info = [escape(str(row["item_id"]))]
         if lay.category is not None and lay.category not in lay.meta and not is_missing(row[lay.category]):
             info.append(escape(display_text(row[lay.category])))
@@ -206,12 +244,19 @@ class ResultView:
         lines = [f"query: {display_text(self.query)}"] if self.query else []
         if shown.empty:
             return "\n".join(lines + ["(no results)"])
-        table = pd.DataFrame({"rank": shown["rank"].to_numpy(), "item_id": shown["item_id"].to_numpy(),
-                              "score": [format_number(v, 3) for v in shown["score"]]})
+        table = pd.DataFrame(
+            {
+                "rank": shown["rank"].to_numpy(),
+                "item_id": shown["item_id"].to_numpy(),
+                "score": [format_number(v, 3) for v in shown["score"]],
+            }
+        )
         if "confidence" in shown.columns:
             cut = self.min_confidence
-            table["conf"] = [format_number(v, 2) + ("!" if cut is not None and not is_missing(v) and v < cut else "")
-                             for v in shown["confidence"]]
+            table["conf"] = [
+                format_number(v, 2) + ("!" if cut is not None and not is_missing(v) and v < cut else "")
+                for v in shown["confidence"]
+            ]
         if lay.title is not None:
             table["product"] = [clip(display_text(v), width) for v in shown[lay.title]]
         for col in lay.meta:
@@ -230,12 +275,11 @@ class ResultView:
                 if self.min_confidence is not None and math.isfinite(top) and top < self.min_confidence:
                     extra = ", ".join(p for p in (extra, "NO GOOD MATCH") if p)
                 lines.append(head + (f" ({extra})" if extra else ""))
-            lines.extend(rows[1 + offset: 1 + offset + len(group)])
+            lines.extend(rows[1 + offset : 1 + offset + len(group)])
             offset += len(group)
         hidden = len(self.frame) - len(shown)
         if hidden > 0:
-            lines.append(f"… {hidden} more rows ({len(self.frame)} in all); "
-                         "show(results, max_rows=...) shows more")
+            lines.append(f"… {hidden} more rows ({len(self.frame)} in all); show(results, max_rows=...) shows more")
         if "conf" in table.columns and table["conf"].str.endswith("!").any():
             lines.append(f"(! = confidence below the no-good-match threshold {self.min_confidence:.2f})")
         return "\n".join(lines)
@@ -247,10 +291,17 @@ class ResultView:
         return self.to_text()
 
 
-def show(results: pd.DataFrame, *, query: str | None = None, max_rows: int = DEFAULT_MAX_ROWS,
-         columns: Sequence[str] | None = None, text_cols: Sequence[str] | None = None,
-         min_confidence: float | None = None, matcher: Matcher | None = None,
-         threshold: float | None = None) -> ResultView:
+def show(
+    results: pd.DataFrame,
+    *,
+    query: str | None = None,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    columns: Sequence[str] | None = None,
+    text_cols: Sequence[str] | None = None,
+    min_confidence: float | None = None,
+    matcher: Matcher | None = None,
+    threshold: float | None = None,
+) -> ResultView:
     """Wrap search or match results for display in a notebook.
 
     Parameters
@@ -299,5 +350,12 @@ def show(results: pd.DataFrame, *, query: str | None = None, max_rows: int = DEF
     >>> show(m.match(needs, id_col="need_id", text_cols=["need", "spec"], k=3), matcher=m)
     """
     min_confidence = renamed_min_confidence(min_confidence, threshold, where="show")
-    return ResultView(results, query=query, max_rows=max_rows, columns=columns, text_cols=text_cols,
-                      min_confidence=min_confidence, matcher=matcher)
+    return ResultView(
+        results,
+        query=query,
+        max_rows=max_rows,
+        columns=columns,
+        text_cols=text_cols,
+        min_confidence=min_confidence,
+        matcher=matcher,
+    )

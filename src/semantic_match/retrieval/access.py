@@ -4,6 +4,7 @@ A mixin of the Matcher, kept apart so the facade reads as build / query / update
 the exhaustive view's arrays (built on first use), items by position for result frames,
 filter masks, and the small accessors the wings use.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -85,8 +86,10 @@ class ItemAccess:
     def check_built(self) -> None:
         """Raise :class:`NotBuiltError` unless the index was built (fit) or loaded."""
         if not hasattr(self, "state_"):
-            raise NotBuiltError("this Matcher has no index yet; call fit(catalog, ...) or use "
-                                "Matcher.from_catalog(...) / Matcher.load(folder) first")
+            raise NotBuiltError(
+                "this Matcher has no index yet; call fit(catalog, ...) or use "
+                "Matcher.from_catalog(...) / Matcher.load(folder) first"
+            )
 
     # ---------------------------------------------------------------- queries
     @property
@@ -142,4 +145,3 @@ class ItemAccess:
         # Large indexes: read only the filtered columns, never the whole item table.
         frame = pd.DataFrame({c: st.column(c) for c in filters if c in cols})
         return build_mask(frame.reindex(columns=[c for c in filters]), filters, columns=cols)
-

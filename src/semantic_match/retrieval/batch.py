@@ -3,6 +3,7 @@
 :meth:`Matcher.match` calls :func:`match_needs` (or :func:`semantic_match.distributed.match_on_cluster`
 with a Dask client); :func:`weak_top_rows` is :meth:`Matcher.no_good_match`.
 """
+
 from __future__ import annotations
 
 import time
@@ -28,21 +29,30 @@ __all__ = ["NEEDS_PER_BATCH", "match_needs", "weak_top_rows"]
 NEEDS_PER_BATCH = 256
 
 
-def match_needs(m: Matcher, needs: TableSource | Sequence[str], *, text_cols: Sequence[str] | str | None,
-                id_col: str | None, k: int, filters: Filters | None, keep_cols: Sequence[str],
-                sheet: str | int | None, encoding: str | None) -> tuple[pd.DataFrame, dict[str, float]]:
+def match_needs(
+    m: Matcher,
+    needs: TableSource | Sequence[str],
+    *,
+    text_cols: Sequence[str] | str | None,
+    id_col: str | None,
+    k: int,
+    filters: Filters | None,
+    keep_cols: Sequence[str],
+    sheet: str | int | None,
+    encoding: str | None,
+) -> tuple[pd.DataFrame, dict[str, float]]:
     """The match frame of every need (see :meth:`Matcher.match`) and the seconds each stage took."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     keep_cols = list(keep_cols)
-    table = load_needs(needs, text_cols=text_cols, id_col=id_col, keep_cols=keep_cols, sheet=sheet,
-                       encoding=encoding)
+    table = load_needs(needs, text_cols=text_cols, id_col=id_col, keep_cols=keep_cols, sheet=sheet, encoding=encoding)
     mask = m.filter_mask(filters)
     timings["load_needs"] = time.perf_counter() - clock
     ranker = rank_candidates if m.uses_candidates else None  # None: exhaustive
     with progress_bar(len(table), "matching needs", m.show_progress) as bar:
-        res = rank_texts(m, table.texts, k, mask, timings=timings, batch=NEEDS_PER_BATCH, on_batch=bar.update,
-                         ranker=ranker)
+        res = rank_texts(
+            m, table.texts, k, mask, timings=timings, batch=NEEDS_PER_BATCH, on_batch=bar.update, ranker=ranker
+        )
     clock = time.perf_counter()
     out = match_frame(table, res, keep_cols, m)
     timings["output_frame"] = time.perf_counter() - clock

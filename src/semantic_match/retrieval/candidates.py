@@ -17,6 +17,7 @@ maximum is the best candidate's and the minimum is taken as 0. Reciprocal-rank f
 within the candidates. ``exact=True`` gives the exhaustive ranking of the same index, the
 reference this path is measured against (docs/benchmarks.md).
 """
+
 from __future__ import annotations
 
 import time
@@ -46,7 +47,7 @@ def _segment_masks(state: IndexState, mask: np.ndarray | None) -> list[np.ndarra
         if mask is None:
             out.append(seg.live)
             continue
-        part = mask[state.offsets[i]:state.offsets[i + 1]]
+        part = mask[state.offsets[i] : state.offsets[i + 1]]
         if seg.live is None:
             out.append(np.asarray(part, dtype=bool))
         else:
@@ -72,8 +73,9 @@ def _bm25(seg, lex, terms: np.ndarray) -> np.ndarray | None:
         w_parts.append(lex.bm25_weights(tf, np.asarray(seg.doc_len[rows], dtype=np.float32), np.full(len(rows), t)))
     if not rows_parts:
         return None
-    return np.bincount(np.concatenate(rows_parts), weights=np.concatenate(w_parts), minlength=seg.rows
-                       ).astype(np.float32)
+    return np.bincount(np.concatenate(rows_parts), weights=np.concatenate(w_parts), minlength=seg.rows).astype(
+        np.float32
+    )
 
 
 def _best(scores: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
@@ -135,9 +137,15 @@ def _fuse(m: Matcher, channels: dict, lows: dict, highs: dict) -> np.ndarray:
     return fused
 
 
-def rank_candidates(m: Matcher, texts: list[str], k: int, mask: np.ndarray | None,
-                    vectors: np.ndarray | None = None, timings: dict | None = None,
-                    n_candidates: int | None = None) -> Ranking:
+def rank_candidates(
+    m: Matcher,
+    texts: list[str],
+    k: int,
+    mask: np.ndarray | None,
+    vectors: np.ndarray | None = None,
+    timings: dict | None = None,
+    n_candidates: int | None = None,
+) -> Ranking:
     """Rank a batch of normalised queries on the candidate path (see the module docstring)."""
     state: IndexState = m.state_
     lex = state.lexical
@@ -201,8 +209,18 @@ def rank_candidates(m: Matcher, texts: list[str], k: int, mask: np.ndarray | Non
         if not seg_rows:
             per_query.append(None)
             continue
-        per_query.append((np.concatenate(seg_ids), np.concatenate(seg_rows), np.concatenate(b_parts),
-                          np.concatenate(d_parts) if d_parts else None, bm25_hi, bm25_lo_zero, bm25_min, dense_lo))
+        per_query.append(
+            (
+                np.concatenate(seg_ids),
+                np.concatenate(seg_rows),
+                np.concatenate(b_parts),
+                np.concatenate(d_parts) if d_parts else None,
+                bm25_hi,
+                bm25_lo_zero,
+                bm25_min,
+                dense_lo,
+            )
+        )
     # Char: count every candidate of the batch once, then one product per query.
     keys = {}
     for item in per_query:
@@ -222,8 +240,7 @@ def rank_candidates(m: Matcher, texts: list[str], k: int, mask: np.ndarray | Non
         inverse[np.concatenate(where)] = np.arange(len(order))
         char_rows = (stacked, inverse)
     scores, idx = out.scores.copy(), out.indices.copy()
-    ch = {c: np.full((n_q, k), np.nan, np.float32) for c in ("dense", "char", "bm25", "bm25n", "char_cov",
-                                                              "term_cov")}
+    ch = {c: np.full((n_q, k), np.nan, np.float32) for c in ("dense", "char", "bm25", "bm25n", "char_cov", "term_cov")}
     q_sq = q_char.multiply(q_char).tocsr()
     for qi, item in enumerate(per_query):
         if item is None:
@@ -265,7 +282,7 @@ def rank_candidates(m: Matcher, texts: list[str], k: int, mask: np.ndarray | Non
                     sel = np.flatnonzero(seg_id[top] == si)
                     post = state.segments[si].bm25_post
                     if t < post.shape[0]:
-                        docs = np.asarray(post.indices[post.indptr[t]:post.indptr[t + 1]])
+                        docs = np.asarray(post.indices[post.indptr[t] : post.indptr[t + 1]])
                         r = rows[top][sel]
                         at = np.searchsorted(docs, r)
                         hit[sel, j] = (at < len(docs)) & (docs[np.minimum(at, len(docs) - 1)] == r) if len(docs) else 0
@@ -276,7 +293,12 @@ def rank_candidates(m: Matcher, texts: list[str], k: int, mask: np.ndarray | Non
         timings["candidates"] = timings.get("candidates", 0.0) + time.perf_counter() - clock
     conf = np.full((n_q, k), np.nan, np.float32)
     if m.calibration_ is not None:
-        feats = {"dense": ch["dense"], "char": ch["char"], "bm25n": ch["bm25n"], "char_cov": ch["char_cov"],
-                 "term_cov": ch["term_cov"]}
+        feats = {
+            "dense": ch["dense"],
+            "char": ch["char"],
+            "bm25n": ch["bm25n"],
+            "char_cov": ch["char_cov"],
+            "term_cov": ch["term_cov"],
+        }
         conf = np.where(idx < 0, np.nan, m.calibration_.predict(feats)).astype(np.float32)
     return Ranking(scores.astype(np.float32), idx, ch["dense"], ch["char"], ch["bm25"], ch["bm25n"], conf)

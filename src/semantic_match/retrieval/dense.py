@@ -8,6 +8,7 @@ of float32, cosine error below 1e-3), can be memory-mapped, reconstructs any vec
 rescoring, and searches ``nprobe`` of its lists (:func:`default_nprobe`). HNSW was measured too:
 its graph took over 15 minutes to build for a million vectors here (see docs/benchmarks.md).
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,6 +29,7 @@ NPROBE_MIN = 8
 
 def default_nprobe(nlist: int) -> int:
     return max(NPROBE_MIN, int(round(nlist * NPROBE_SHARE)))
+
 
 logger = logging.getLogger(__name__)
 
@@ -75,11 +77,12 @@ class DenseIndex:
                 ivf = faiss.extract_index_ivf(obj.index_)
                 nlist = ivf.nlist
                 ivf.cp.niter = 10  # k-means converges enough for routing; 25 rounds cost minutes at 1M
-            sample = vectors if len(vectors) <= 32 * nlist else vectors[rng.choice(len(vectors), 32 * nlist,
-                                                                                   replace=False)]
+            sample = (
+                vectors if len(vectors) <= 32 * nlist else vectors[rng.choice(len(vectors), 32 * nlist, replace=False)]
+            )
             obj.index_.train(sample)
         for start in range(0, len(vectors), 100_000):
-            obj.index_.add(vectors[start:start + 100_000])
+            obj.index_.add(vectors[start : start + 100_000])
         if "IVF" in factory:
             ivf = faiss.extract_index_ivf(obj.index_)
             ivf.make_direct_map()  # reconstruct(row) for exact rescoring of candidates
@@ -102,12 +105,14 @@ class DenseIndex:
         if vectors.ndim != 2 or vectors.shape[1] != self.dim:
             raise InputError(f"expected vectors of shape (n, {self.dim}), got {vectors.shape}")
         if not self.index_.is_trained:
-            raise InputError(f"FAISS index '{self.factory}' needs training before add(); "
-                             f"train it on a sample of vectors first")
+            raise InputError(
+                f"FAISS index '{self.factory}' needs training before add(); train it on a sample of vectors first"
+            )
         self.index_.add(vectors)
 
-    def search(self, queries: np.ndarray, k: int, *, allowed: np.ndarray | None = None,
-               nprobe_share: float = 1.0) -> SearchResult:
+    def search(
+        self, queries: np.ndarray, k: int, *, allowed: np.ndarray | None = None, nprobe_share: float = 1.0
+    ) -> SearchResult:
         """Top-k inner products for each query.
 
         Parameters
@@ -134,8 +139,9 @@ class DenseIndex:
                 raise InputError(f"allowed must have shape ({self.ntotal},), got {allowed.shape}")
             n_allowed = int(allowed.sum())
             if n_allowed == 0:
-                return SearchResult(np.full((len(queries), k), -np.inf, np.float32),
-                                    np.full((len(queries), k), -1, np.int64))
+                return SearchResult(
+                    np.full((len(queries), k), -np.inf, np.float32), np.full((len(queries), k), -1, np.int64)
+                )
             if n_allowed < self.ntotal:
                 bits = np.packbits(allowed, bitorder="little")
                 selector = faiss.IDSelectorBitmap(self.ntotal, faiss.swig_ptr(bits))

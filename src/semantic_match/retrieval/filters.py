@@ -14,6 +14,7 @@ filters so that ``price<=100000`` and ``price<=500000`` keep the stricter
 bound, two ``=`` lists keep their intersection and two ``!=`` lists their
 union. Missing values never satisfy a condition.
 """
+
 from __future__ import annotations
 
 import re
@@ -30,8 +31,7 @@ __all__ = ["build_mask", "parse_filter", "parse_filters", "Filters"]
 Filters = Mapping[str, Any]
 
 _OPS = ("<=", ">=", "!=", "==", "<", ">", "in", "not in")
-_ALIASES = {"min": ">=", "max": "<=", "eq": "==", "ne": "!=", "lt": "<", "gt": ">",
-            "le": "<=", "ge": ">=", "=": "=="}
+_ALIASES = {"min": ">=", "max": "<=", "eq": "==", "ne": "!=", "lt": "<", "gt": ">", "le": "<=", "ge": ">=", "=": "=="}
 _STRING_FILTER = re.compile(r"^\s*([^<>=!]+?)\s*(<=|>=|!=|==|=|<|>)\s*(.*?)\s*$")
 
 
@@ -103,8 +103,9 @@ def _normalize_condition(col: str, cond: Any) -> list[tuple[str, Any]]:
         for op, value in cond.items():
             op = _ALIASES.get(op, op)
             if op not in _OPS:
-                raise FilterError(f"unknown operator {op!r} for column '{col}'; use one of "
-                                  f"{list(_OPS) + sorted(_ALIASES)}")
+                raise FilterError(
+                    f"unknown operator {op!r} for column '{col}'; use one of {list(_OPS) + sorted(_ALIASES)}"
+                )
             out.append((op, value))
         return out
     if isinstance(cond, (list, tuple, set, frozenset, np.ndarray, pd.Series)):
@@ -112,7 +113,9 @@ def _normalize_condition(col: str, cond: Any) -> list[tuple[str, Any]]:
     return [("==", cond)]
 
 
-def build_mask(frame: pd.DataFrame, filters: Filters | None, *, columns: Sequence[str] | None = None) -> np.ndarray | None:
+def build_mask(
+    frame: pd.DataFrame, filters: Filters | None, *, columns: Sequence[str] | None = None
+) -> np.ndarray | None:
     """Boolean mask of the rows of ``frame`` that satisfy every condition.
 
     Parameters
@@ -131,22 +134,27 @@ def build_mask(frame: pd.DataFrame, filters: Filters | None, *, columns: Sequenc
     if not filters:
         return None
     if not isinstance(filters, Mapping):
-        raise FilterError(f"filters must be a mapping of column to condition, got "
-                          f"{type(filters).__name__}; e.g. {{'tkdn': {{'>=': 40}}}}")
+        raise FilterError(
+            f"filters must be a mapping of column to condition, got "
+            f"{type(filters).__name__}; e.g. {{'tkdn': {{'>=': 40}}}}"
+        )
     allowed_cols = list(columns) if columns is not None else [str(c) for c in frame.columns]
     mask = np.ones(len(frame), dtype=bool)
     for col, cond in filters.items():
         if col not in allowed_cols:
-            raise FilterError(f"cannot filter on unknown column {col!r}; filterable columns are "
-                              f"{format_list(sorted(allowed_cols), 12)}")
+            raise FilterError(
+                f"cannot filter on unknown column {col!r}; filterable columns are "
+                f"{format_list(sorted(allowed_cols), 12)}"
+            )
         series = frame[col]
         present = series.notna().to_numpy()
         for op, value in _normalize_condition(col, cond):
             if op in ("<", "<=", ">", ">="):
                 numeric = pd.to_numeric(series, errors="coerce")
                 if numeric.notna().sum() == 0 and present.any():
-                    raise FilterError(f"column '{col}' is not numeric (e.g. {series.dropna().iloc[0]!r}); "
-                                      f"use = or != on it, not {op}")
+                    raise FilterError(
+                        f"column '{col}' is not numeric (e.g. {series.dropna().iloc[0]!r}); use = or != on it, not {op}"
+                    )
                 if isinstance(value, str):
                     try:
                         value = float(value)
@@ -154,8 +162,7 @@ def build_mask(frame: pd.DataFrame, filters: Filters | None, *, columns: Sequenc
                         raise FilterError(f"filter {col} {op} {value!r} needs a number") from None
                 vals = numeric.to_numpy(dtype=float, na_value=np.nan)
                 with np.errstate(invalid="ignore"):
-                    cmp = {"<": vals < value, "<=": vals <= value,
-                           ">": vals > value, ">=": vals >= value}[op]
+                    cmp = {"<": vals < value, "<=": vals <= value, ">": vals > value, ">=": vals >= value}[op]
                 mask &= cmp & ~np.isnan(vals)
             else:
                 values = value if op in ("in", "not in") else [value]

@@ -3,6 +3,7 @@
 No tuning, threshold or calibration may read the test needs; their rows and judgments are
 frozen by SHA-256 (``data/eval/frozen.json``), and :func:`check_frozen` tells when they changed.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -30,8 +31,14 @@ def _canonical(frame: pd.DataFrame, sort_cols: Sequence[str]) -> str:
     return frame.sort_values(list(sort_cols), kind="stable").to_csv(index=False, lineterminator="\n")
 
 
-def frozen_record(needs: pd.DataFrame, qrels: pd.DataFrame, *, split: str = "test",
-                  id_col: str = "eval_id", columns: Sequence[str] | None = None) -> dict:
+def frozen_record(
+    needs: pd.DataFrame,
+    qrels: pd.DataFrame,
+    *,
+    split: str = "test",
+    id_col: str = "eval_id",
+    columns: Sequence[str] | None = None,
+) -> dict:
     """Need ids and SHA-256 checksums of one split of an evaluation set.
 
     ``needs`` and ``qrels`` are read as text (``dtype=str``, empty cells as
@@ -53,11 +60,17 @@ def frozen_record(needs: pd.DataFrame, qrels: pd.DataFrame, *, split: str = "tes
     needs_text = _canonical(part[cols], [id_col])
     qrels_text = _canonical(q, ["need_id", "item_id"])
     rel = set(q.loc[q["grade"] >= 1, "need_id"])
-    return {"split": split, "id_col": id_col, "columns": cols, "needs": len(ids),
-            "needs_with_relevant": sum(i in rel for i in ids), "judgments": len(q),
-            "needs_sha256": hashlib.sha256(needs_text.encode("utf-8")).hexdigest(),
-            "qrels_sha256": hashlib.sha256(qrels_text.encode("utf-8")).hexdigest(),
-            "need_ids": ids}
+    return {
+        "split": split,
+        "id_col": id_col,
+        "columns": cols,
+        "needs": len(ids),
+        "needs_with_relevant": sum(i in rel for i in ids),
+        "judgments": len(q),
+        "needs_sha256": hashlib.sha256(needs_text.encode("utf-8")).hexdigest(),
+        "qrels_sha256": hashlib.sha256(qrels_text.encode("utf-8")).hexdigest(),
+        "need_ids": ids,
+    }
 
 
 def _read_set(eval_dir: Path, set_name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -98,13 +111,17 @@ def check_frozen(set_name: str, eval_dir: str | Path | None = None) -> dict:
     if got["need_ids"] != want["need_ids"]:
         added = sorted(set(got["need_ids"]) - set(want["need_ids"]))
         removed = sorted(set(want["need_ids"]) - set(got["need_ids"]))
-        problems.append(f"test need ids differ (now in test: {format_list(added)}; "
-                        f"no longer in test: {format_list(removed)})")
+        problems.append(
+            f"test need ids differ (now in test: {format_list(added)}; no longer in test: {format_list(removed)})"
+        )
     if got["needs_sha256"] != want["needs_sha256"]:
         problems.append("the test needs' rows changed")
     if got["qrels_sha256"] != want["qrels_sha256"]:
         problems.append(f"the test needs' judgments changed ({want['judgments']} frozen, {got['judgments']} now)")
     if problems:
-        raise FrozenSplitError(f"{set_name}: the frozen test split was edited: " + "; ".join(problems)
-                               + ". Undo the edit, or re-freeze on purpose (data/eval/FROZEN.md).")
+        raise FrozenSplitError(
+            f"{set_name}: the frozen test split was edited: "
+            + "; ".join(problems)
+            + ". Undo the edit, or re-freeze on purpose (data/eval/FROZEN.md)."
+        )
     return want

@@ -4,6 +4,7 @@ Channels score every catalogue item for a batch of queries (arrays of shape
 (n_queries, n_items)). Convex fusion rescales each channel per query with
 min-max and adds them with weights; reciprocal-rank fusion adds 1/(k + rank).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -40,8 +41,9 @@ def minmax(scores: np.ndarray, allowed: np.ndarray | None = None) -> np.ndarray:
     return (s - lo) / np.maximum(hi - lo, 1e-9)
 
 
-def convex(channels: Mapping[str, np.ndarray], weights: Mapping[str, float],
-           allowed: np.ndarray | None = None) -> np.ndarray:
+def convex(
+    channels: Mapping[str, np.ndarray], weights: Mapping[str, float], allowed: np.ndarray | None = None
+) -> np.ndarray:
     """Weighted sum of min-max-normalised channel scores, shape (n_queries, n_items)."""
     total = None
     for name, w in weights.items():
@@ -62,8 +64,9 @@ def _ranks(scores: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def rrf(channels: Mapping[str, np.ndarray], weights: Mapping[str, float], *, k: int = 60,
-        allowed: np.ndarray | None = None) -> np.ndarray:
+def rrf(
+    channels: Mapping[str, np.ndarray], weights: Mapping[str, float], *, k: int = 60, allowed: np.ndarray | None = None
+) -> np.ndarray:
     """Weighted reciprocal-rank fusion: sum of w / (k + rank) over channels."""
     total = None
     for name, w in weights.items():
@@ -79,9 +82,14 @@ def rrf(channels: Mapping[str, np.ndarray], weights: Mapping[str, float], *, k: 
     return total.astype(np.float32)
 
 
-def contributions(channels: Mapping[str, np.ndarray], weights: Mapping[str, float], *,
-                  method: FusionMethod = "convex", rrf_k: int = 60,
-                  allowed: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def contributions(
+    channels: Mapping[str, np.ndarray],
+    weights: Mapping[str, float],
+    *,
+    method: FusionMethod = "convex",
+    rrf_k: int = 60,
+    allowed: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
     """Each weighted channel's share of the fused score, shape (n_queries, n_items) per channel.
 
     The fused score is exactly the sum of these parts; rankings (:func:`fuse`)
@@ -103,8 +111,14 @@ def contributions(channels: Mapping[str, np.ndarray], weights: Mapping[str, floa
     return out
 
 
-def fuse(channels: Mapping[str, np.ndarray], weights: Mapping[str, float], *, method: FusionMethod = "convex",
-         rrf_k: int = 60, allowed: np.ndarray | None = None) -> np.ndarray:
+def fuse(
+    channels: Mapping[str, np.ndarray],
+    weights: Mapping[str, float],
+    *,
+    method: FusionMethod = "convex",
+    rrf_k: int = 60,
+    allowed: np.ndarray | None = None,
+) -> np.ndarray:
     """The fused ranking score, shape (n_queries, n_items), float32: the sum of :func:`contributions`."""
     if method == "rrf":
         return rrf(channels, weights, k=rrf_k, allowed=allowed)

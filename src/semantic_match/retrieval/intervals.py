@@ -5,6 +5,7 @@
 :func:`no_match_auroc` (how well a score separates needs with a relevant item from needs
 without one).
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -22,8 +23,10 @@ __all__ = ["bootstrap_ci", "paired_bootstrap", "PairedDiff", "auroc", "auroc_ci"
 def _values(per_need, metric: str | None) -> np.ndarray:
     if isinstance(per_need, pd.DataFrame):
         if metric is None or metric not in per_need.columns:
-            raise InputError(f"metric {metric!r} is not a column of the per-need table; columns are "
-                             f"{format_list(list(per_need.columns), 12)}")
+            raise InputError(
+                f"metric {metric!r} is not a column of the per-need table; columns are "
+                f"{format_list(list(per_need.columns), 12)}"
+            )
         values = per_need[metric]
     else:
         values = per_need
@@ -48,8 +51,9 @@ def _resampled_means(x: np.ndarray, n: int, seed: int) -> np.ndarray:
     return means
 
 
-def bootstrap_ci(per_need, metric: str | None = None, *, n: int = 2000, seed: int = 0,
-                 alpha: float = 0.05) -> tuple[float, float]:
+def bootstrap_ci(
+    per_need, metric: str | None = None, *, n: int = 2000, seed: int = 0, alpha: float = 0.05
+) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean of a per-need metric.
 
     Needs are resampled with replacement ``n`` times; the interval is the
@@ -97,8 +101,9 @@ class PairedDiff(NamedTuple):
     p: float
 
 
-def paired_bootstrap(per_need_a, per_need_b, metric: str, *, n: int = 2000, seed: int = 0,
-                     alpha: float = 0.05) -> PairedDiff:
+def paired_bootstrap(
+    per_need_a, per_need_b, metric: str, *, n: int = 2000, seed: int = 0, alpha: float = 0.05
+) -> PairedDiff:
     """Difference of two runs on the same needs, with a paired bootstrap interval.
 
     Each resample draws needs with replacement and takes the mean of the
@@ -131,9 +136,11 @@ def paired_bootstrap(per_need_a, per_need_b, metric: str, *, n: int = 2000, seed
     a, b = cols
     if set(a.index) != set(b.index):
         only_a, only_b = sorted(set(a.index) - set(b.index)), sorted(set(b.index) - set(a.index))
-        raise InputError(f"the two runs have {metric} values for different needs (only in a: "
-                         f"{format_list(only_a)}; only in b: {format_list(only_b)}); score both against "
-                         f"the same judgments and needs")
+        raise InputError(
+            f"the two runs have {metric} values for different needs (only in a: "
+            f"{format_list(only_a)}; only in b: {format_list(only_b)}); score both against "
+            f"the same judgments and needs"
+        )
     d = (a - b.reindex(a.index)).to_numpy()
     if len(d) == 0:
         return PairedDiff(float("nan"), float("nan"), float("nan"), 0, float("nan"))
@@ -197,8 +204,16 @@ def auroc_ci(scores, labels, *, n: int = 2000, seed: int = 0, alpha: float = 0.0
     return AurocCI(point, float(lo), float(hi), n_pos, n_neg)
 
 
-def no_match_auroc(qrels: TableSource, run: pd.DataFrame, *, score_col: str = "confidence",
-                   min_grade: int = 1, n: int = 2000, seed: int = 0, alpha: float = 0.05) -> AurocCI:
+def no_match_auroc(
+    qrels: TableSource,
+    run: pd.DataFrame,
+    *,
+    score_col: str = "confidence",
+    min_grade: int = 1,
+    n: int = 2000,
+    seed: int = 0,
+    alpha: float = 0.05,
+) -> AurocCI:
     """How well the rank-1 score separates needs with a relevant item from needs without one.
 
     Every judged need of ``qrels`` that the run ranks is one row: positive when
@@ -227,8 +242,9 @@ def no_match_auroc(qrels: TableSource, run: pd.DataFrame, *, score_col: str = "c
     top = r.groupby("need_id", sort=False)[score_col].first()
     has_rel = q.groupby("need_id")["grade"].max() >= min_grade
     needs = [nid for nid in has_rel.index if nid in top.index]
-    return auroc_ci(top.reindex(needs).to_numpy(dtype=float), has_rel.reindex(needs).to_numpy(),
-                    n=n, seed=seed, alpha=alpha)
+    return auroc_ci(
+        top.reindex(needs).to_numpy(dtype=float), has_rel.reindex(needs).to_numpy(), n=n, seed=seed, alpha=alpha
+    )
 
 
 # ---------------------------------------------------------------- frozen split

@@ -17,6 +17,7 @@ items only updates counts and statistics, and a ranking after any sequence of
 updates equals a fresh build over the same items: terms whose document
 frequency fell to zero are ignored exactly as if they had never been seen.
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,8 +31,7 @@ from ..errors import NotBuiltError
 from ..text.tokens import STOPWORDS, tokenize
 from .vocab import Vocabulary, count_char_ngrams, count_terms
 
-__all__ = ["LexicalIndex", "LexicalStats", "Vocabulary", "count_char_ngrams", "count_terms", "tokenize",
-           "STOPWORDS"]
+__all__ = ["LexicalIndex", "LexicalStats", "Vocabulary", "count_char_ngrams", "count_terms", "tokenize", "STOPWORDS"]
 
 logger = logging.getLogger(__name__)
 
@@ -82,8 +82,14 @@ class LexicalStats:
             raise ValueError("lexical statistics went negative: removed items that were not counted")
 
     def copy(self) -> LexicalStats:
-        return LexicalStats(self.char_vocab.copy(), self.bm25_vocab.copy(), self.char_df.copy(),
-                            self.bm25_df.copy(), self.n_docs, self.total_len)
+        return LexicalStats(
+            self.char_vocab.copy(),
+            self.bm25_vocab.copy(),
+            self.char_df.copy(),
+            self.bm25_df.copy(),
+            self.n_docs,
+            self.total_len,
+        )
 
 
 class LexicalIndex:
@@ -99,8 +105,9 @@ class LexicalIndex:
         BM25 parameters.
     """
 
-    def __init__(self, *, char_ngrams: tuple[int, int] = (2, 4), stem: bool = False,
-                 bm25_k1: float = 1.2, bm25_b: float = 0.75):
+    def __init__(
+        self, *, char_ngrams: tuple[int, int] = (2, 4), stem: bool = False, bm25_k1: float = 1.2, bm25_b: float = 0.75
+    ):
         self.char_ngrams = tuple(char_ngrams)
         self.stem = stem
         self.bm25_k1 = bm25_k1
@@ -108,18 +115,29 @@ class LexicalIndex:
 
     def settings(self) -> dict:
         """JSON-able settings recorded in index manifests."""
-        return {"char_ngrams": list(self.char_ngrams), "stem": self.stem, "bm25_k1": self.bm25_k1,
-                "bm25_b": self.bm25_b, "stopwords": len(STOPWORDS), "char_analyzer": "char_wb",
-                "char_sublinear_tf": True}
+        return {
+            "char_ngrams": list(self.char_ngrams),
+            "stem": self.stem,
+            "bm25_k1": self.bm25_k1,
+            "bm25_b": self.bm25_b,
+            "stopwords": len(STOPWORDS),
+            "char_analyzer": "char_wb",
+            "char_sublinear_tf": True,
+        }
 
     @classmethod
     def from_settings(cls, settings: dict) -> LexicalIndex:
-        return cls(char_ngrams=tuple(settings["char_ngrams"]), stem=bool(settings["stem"]),
-                   bm25_k1=float(settings["bm25_k1"]), bm25_b=float(settings["bm25_b"]))
+        return cls(
+            char_ngrams=tuple(settings["char_ngrams"]),
+            stem=bool(settings["stem"]),
+            bm25_k1=float(settings["bm25_k1"]),
+            bm25_b=float(settings["bm25_b"]),
+        )
 
     # --------------------------------------------------------------- build
-    def count(self, texts: Sequence[str], stats: LexicalStats, *, grow: bool = True
-              ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    def count(
+        self, texts: Sequence[str], stats: LexicalStats, *, grow: bool = True
+    ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         """Character n-gram and word counts of normalised texts over ``stats``' vocabularies."""
         char = count_char_ngrams(texts, stats.char_vocab, self.char_ngrams, grow=grow)
         words = count_terms(texts, stats.bm25_vocab, stem=self.stem, grow=grow)
@@ -132,13 +150,14 @@ class LexicalIndex:
         stats.add(char, words)
         return self.set_counts(stats, char, words)
 
-    def set_counts(self, stats: LexicalStats, char_counts: sp.csr_matrix, bm25_counts: sp.csr_matrix
-                   ) -> LexicalIndex:
+    def set_counts(self, stats: LexicalStats, char_counts: sp.csr_matrix, bm25_counts: sp.csr_matrix) -> LexicalIndex:
         """Install the live items' counts (rows in item order) and derive every weight."""
         n = char_counts.shape[0]
         if bm25_counts.shape[0] != n or n != stats.n_docs:
-            raise ValueError(f"lexical counts disagree: {n} char rows, {bm25_counts.shape[0]} word rows, "
-                             f"{stats.n_docs} documents in the statistics")
+            raise ValueError(
+                f"lexical counts disagree: {n} char rows, {bm25_counts.shape[0]} word rows, "
+                f"{stats.n_docs} documents in the statistics"
+            )
         self.stats_ = stats
         self.char_counts_ = _pad_columns(char_counts.tocsr(), len(stats.char_vocab))
         self.bm25_counts_ = _pad_columns(bm25_counts.tocsr(), len(stats.bm25_vocab))
@@ -163,8 +182,9 @@ class LexicalIndex:
         self.char_idf_ = np.where(self.char_live_, idf, np.float32(0.0)).astype(np.float32)
         bdf = st.bm25_df.astype(np.float32)
         self.bm25_live_ = st.bm25_df > 0
-        self.bm25_idf_ = np.log(np.float32(1.0) + (n - bdf + np.float32(0.5)) / (bdf + np.float32(0.5))
-                                ).astype(np.float32)
+        self.bm25_idf_ = np.log(np.float32(1.0) + (n - bdf + np.float32(0.5)) / (bdf + np.float32(0.5))).astype(
+            np.float32
+        )
         self.avg_len_ = np.float32(st.total_len / st.n_docs) if st.n_docs else np.float32(1.0)
 
     def bm25_weights(self, tf: np.ndarray, doc_len: np.ndarray, terms: np.ndarray) -> np.ndarray:
@@ -181,8 +201,11 @@ class LexicalIndex:
         # BM25 term weights per (doc, term), Lucene's idf.
         tf = self.bm25_counts_
         doc_len = np.asarray(tf.sum(axis=1), dtype=np.float32).ravel()
-        weights = sp.csr_matrix((self.bm25_weights(tf.data, np.repeat(doc_len, np.diff(tf.indptr)), tf.indices),
-                                 tf.indices, tf.indptr), shape=tf.shape, dtype=np.float32)
+        weights = sp.csr_matrix(
+            (self.bm25_weights(tf.data, np.repeat(doc_len, np.diff(tf.indptr)), tf.indices), tf.indices, tf.indptr),
+            shape=tf.shape,
+            dtype=np.float32,
+        )
         self.bm25_doc_ = weights  # (docs, terms)
         self.bm25_matrix_ = weights.T.tocsr()  # (terms, docs) for fast query lookups
 
@@ -223,8 +246,9 @@ class LexicalIndex:
     def _check_matrices(self) -> None:
         self.check()
         if not hasattr(self, "char_matrix_"):
-            raise NotBuiltError("this LexicalIndex holds statistics only (query side); item scores need "
-                                "set_counts(...)")
+            raise NotBuiltError(
+                "this LexicalIndex holds statistics only (query side); item scores need set_counts(...)"
+            )
 
     def char_scores(self, queries: Sequence[str]) -> sp.csr_matrix:
         """Cosine of character n-gram TF-IDF vectors, sparse (n_queries, n_docs)."""
@@ -234,8 +258,7 @@ class LexicalIndex:
     def query_terms(self, query: str) -> list[str]:
         """The query's BM25 terms that occur in the live items."""
         ids = self.stats_.bm25_vocab.ids
-        return [t for t in dict.fromkeys(tokenize(query, stem=self.stem))
-                if t in ids and self.bm25_live_[ids[t]]]
+        return [t for t in dict.fromkeys(tokenize(query, stem=self.stem)) if t in ids and self.bm25_live_[ids[t]]]
 
     def bm25_scores(self, queries: Sequence[str]) -> sp.csr_matrix:
         """BM25 scores, sparse (n_queries, n_docs); a term repeated in a query counts once."""
@@ -246,8 +269,9 @@ class LexicalIndex:
             for t in self.query_terms(q):
                 rows.append(i)
                 cols.append(ids[t])
-        qm = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)),
-                           shape=(len(queries), self.bm25_matrix_.shape[0]))
+        qm = sp.csr_matrix(
+            (np.ones(len(rows), np.float32), (rows, cols)), shape=(len(queries), self.bm25_matrix_.shape[0])
+        )
         return (qm @ self.bm25_matrix_).tocsr()
 
     def matched_terms(self, query: str, doc_texts: Sequence[str]) -> list[list[str]]:

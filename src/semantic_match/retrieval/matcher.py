@@ -4,6 +4,7 @@ The facade of the retrieval core. What an index holds lives in :mod:`.state`, ex
 ranking in :mod:`.ranking`, sub-linear ranking in :mod:`.candidates`, updates in
 :mod:`.updates`, result frames in :mod:`.results`, index folders in :mod:`.persist`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -92,12 +93,23 @@ class Matcher(ItemAccess, LiveUpdates, Persistent):
     >>> m.search("seminar kit bernuansa tapis", k=3)[["rank", "item_id", "score", "name"]]
     """
 
-    def __init__(self, *, encoder: str | os.PathLike | Encoder | None = None, mode: Mode = "hybrid",
-                 weights: Mapping[str, float] | None = None, fusion: FusionMethod = "convex",
-                 rrf_k: int = 60, char_ngrams: tuple[int, int] = (2, 4), stem: bool = False,
-                 calibration: Calibration | None = None, batch_size: int = 64,
-                 show_progress: bool | None = None, index_factory: str = "auto", exact: bool | None = None,
-                 ann_min_rows: int = ANN_MIN_ROWS):
+    def __init__(
+        self,
+        *,
+        encoder: str | os.PathLike | Encoder | None = None,
+        mode: Mode = "hybrid",
+        weights: Mapping[str, float] | None = None,
+        fusion: FusionMethod = "convex",
+        rrf_k: int = 60,
+        char_ngrams: tuple[int, int] = (2, 4),
+        stem: bool = False,
+        calibration: Calibration | None = None,
+        batch_size: int = 64,
+        show_progress: bool | None = None,
+        index_factory: str = "auto",
+        exact: bool | None = None,
+        ann_min_rows: int = ANN_MIN_ROWS,
+    ):
         self.encoder = encoder
         self.mode = mode
         self.weights = weights
@@ -113,22 +125,39 @@ class Matcher(ItemAccess, LiveUpdates, Persistent):
         self.ann_min_rows = ann_min_rows
 
     @classmethod
-    def from_catalog(cls, catalog: TableSource | Catalog, *, id_col: str | None = None,
-                     text_cols: Sequence[str] | str | None = None, meta_cols: Sequence[str] | None = None,
-                     sheet: str | int | None = None, encoding: str | None = None, **params) -> Matcher:
+    def from_catalog(
+        cls,
+        catalog: TableSource | Catalog,
+        *,
+        id_col: str | None = None,
+        text_cols: Sequence[str] | str | None = None,
+        meta_cols: Sequence[str] | None = None,
+        sheet: str | int | None = None,
+        encoding: str | None = None,
+        **params,
+    ) -> Matcher:
         """Load a catalogue and build its index in one call.
 
         ``params`` are the constructor's (encoder, mode, weights, …); see :meth:`fit`.
         """
-        return cls(**params).fit(catalog, id_col=id_col, text_cols=text_cols, meta_cols=meta_cols,
-                                 sheet=sheet, encoding=encoding)
+        return cls(**params).fit(
+            catalog, id_col=id_col, text_cols=text_cols, meta_cols=meta_cols, sheet=sheet, encoding=encoding
+        )
 
     def _validate_params(self) -> None:
         self.weights_ = ranking_weights(self.mode, self.weights, self.fusion, default=DEFAULT_WEIGHTS)
 
-    def fit(self, catalog: TableSource | Catalog, *, id_col: str | None = None,
-            text_cols: Sequence[str] | str | None = None, meta_cols: Sequence[str] | None = None,
-            sheet: str | int | None = None, encoding: str | None = None, client=None) -> Matcher:
+    def fit(
+        self,
+        catalog: TableSource | Catalog,
+        *,
+        id_col: str | None = None,
+        text_cols: Sequence[str] | str | None = None,
+        meta_cols: Sequence[str] | None = None,
+        sheet: str | int | None = None,
+        encoding: str | None = None,
+        client=None,
+    ) -> Matcher:
         """Validate the catalogue, encode every item and build the indexes.
 
         Parameters
@@ -146,10 +175,12 @@ class Matcher(ItemAccess, LiveUpdates, Persistent):
         self._validate_params()
         if not isinstance(catalog, Catalog):
             if id_col is None or text_cols is None:
-                raise InputError("pass id_col=... and text_cols=[...] to say which columns hold the "
-                                 "item id and its texts")
-            catalog = load_catalog(catalog, id_col=id_col, text_cols=text_cols, meta_cols=meta_cols,
-                                   sheet=sheet, encoding=encoding)
+                raise InputError(
+                    "pass id_col=... and text_cols=[...] to say which columns hold the item id and its texts"
+                )
+            catalog = load_catalog(
+                catalog, id_col=id_col, text_cols=text_cols, meta_cols=meta_cols, sheet=sheet, encoding=encoding
+            )
         state, encoder = build_state(self, catalog, client=client)
         self.set_state(state, encoder=encoder)
         #: The folder this matcher was last saved to or loaded from, and that folder's commit then.
@@ -172,8 +203,11 @@ class Matcher(ItemAccess, LiveUpdates, Persistent):
         ident = encoder.identity() if encoder is not None else {}
         cal = self.calibration if self.calibration is not None else default_calibration(ident)
         if cal is not None and not cal.applies_to(ident):
-            logger.info("the confidence calibration was fitted for another encoder (%s); confidence is "
-                        "NaN until Matcher.calibrate(...) is run", cal.encoder.get("model"))
+            logger.info(
+                "the confidence calibration was fitted for another encoder (%s); confidence is "
+                "NaN until Matcher.calibrate(...) is run",
+                cal.encoder.get("model"),
+            )
             cal = None
         self.calibration_ = cal
 
@@ -228,11 +262,20 @@ class Matcher(ItemAccess, LiveUpdates, Persistent):
         res = self.rank([query], k=k, filters=filters)
         return search_frame(res, 0, self, query_norm=normalize_text(query))
 
-    def match(self, needs: TableSource | Sequence[str], *, text_cols: Sequence[str] | str | None = None,
-              id_col: str | None = None, k: int = 10, filters: Filters | None = None,
-              keep_cols: Sequence[str] = (), sheet: str | int | None = None,
-              encoding: str | None = None, text_col: Sequence[str] | str | None = None,
-              client=None) -> pd.DataFrame:
+    def match(
+        self,
+        needs: TableSource | Sequence[str],
+        *,
+        text_cols: Sequence[str] | str | None = None,
+        id_col: str | None = None,
+        k: int = 10,
+        filters: Filters | None = None,
+        keep_cols: Sequence[str] = (),
+        sheet: str | int | None = None,
+        encoding: str | None = None,
+        text_col: Sequence[str] | str | None = None,
+        client=None,
+    ) -> pd.DataFrame:
         """Rank catalogue items for every need of a table: one row per need × rank.
 
         Parameters
@@ -264,22 +307,43 @@ class Matcher(ItemAccess, LiveUpdates, Persistent):
         self.check_built()
         k = self._check_k(k)
         if text_col is not None:
-            warnings.warn("Matcher.match(text_col=...) is deprecated; use text_cols=...", DeprecationWarning,
-                          stacklevel=2)
+            warnings.warn(
+                "Matcher.match(text_col=...) is deprecated; use text_cols=...", DeprecationWarning, stacklevel=2
+            )
             text_cols = text_col if text_cols is None else text_cols
         if client is not None:
             from ..distributed import match_on_cluster
 
-            return match_on_cluster(client, self, needs, text_cols=text_cols, id_col=id_col, k=k, filters=filters,
-                                    keep_cols=keep_cols, sheet=sheet, encoding=encoding)
-        out, timings = match_needs(self, needs, text_cols=text_cols, id_col=id_col, k=k, filters=filters,
-                                   keep_cols=keep_cols, sheet=sheet, encoding=encoding)
+            return match_on_cluster(
+                client,
+                self,
+                needs,
+                text_cols=text_cols,
+                id_col=id_col,
+                k=k,
+                filters=filters,
+                keep_cols=keep_cols,
+                sheet=sheet,
+                encoding=encoding,
+            )
+        out, timings = match_needs(
+            self,
+            needs,
+            text_cols=text_cols,
+            id_col=id_col,
+            k=k,
+            filters=filters,
+            keep_cols=keep_cols,
+            sheet=sheet,
+            encoding=encoding,
+        )
         #: Seconds spent in each stage of the last match() call.
         self.timings_ = timings
         return out
 
-    def no_good_match(self, matches: pd.DataFrame, *, min_confidence: float | None = None,
-                      threshold: float | None = None) -> pd.DataFrame:
+    def no_good_match(
+        self, matches: pd.DataFrame, *, min_confidence: float | None = None, threshold: float | None = None
+    ) -> pd.DataFrame:
         """Needs whose best product's confidence is below the threshold.
 
         Parameters
@@ -296,19 +360,29 @@ class Matcher(ItemAccess, LiveUpdates, Persistent):
             The rank-1 rows of the flagged needs.
         """
         if threshold is not None:
-            warnings.warn("no_good_match(threshold=...) is deprecated; use min_confidence=...",
-                          DeprecationWarning, stacklevel=2)
+            warnings.warn(
+                "no_good_match(threshold=...) is deprecated; use min_confidence=...", DeprecationWarning, stacklevel=2
+            )
             min_confidence = threshold if min_confidence is None else min_confidence
         if min_confidence is None:
             if self.calibration_ is None:
-                raise InputError("no confidence calibration for this encoder; pass min_confidence=... or run "
-                                 "Matcher.calibrate(pairs) first")
+                raise InputError(
+                    "no confidence calibration for this encoder; pass min_confidence=... or run "
+                    "Matcher.calibrate(pairs) first"
+                )
             min_confidence = self.calibration_.threshold
         return weak_top_rows(matches, min_confidence)
 
-    def calibrate(self, pairs: pd.DataFrame, *, need_col: str = "need", item_col: str = "item_id",
-                  label_col: str = "grade", min_grade: int = 1,
-                  min_confidence: float | None = None) -> Calibration:
+    def calibrate(
+        self,
+        pairs: pd.DataFrame,
+        *,
+        need_col: str = "need",
+        item_col: str = "item_id",
+        label_col: str = "grade",
+        min_grade: int = 1,
+        min_confidence: float | None = None,
+    ) -> Calibration:
         """Refit the confidence on your own judged (need, item) pairs and use it from now on.
 
         For another catalogue or encoder, where the shipped calibration does not apply or fit.
@@ -332,8 +406,15 @@ class Matcher(ItemAccess, LiveUpdates, Persistent):
             Also installed as ``calibration_``.
         """
         self.check_built()
-        cal = calibrate_on_pairs(self, pairs, need_col=need_col, item_col=item_col, label_col=label_col,
-                                 min_grade=min_grade, min_confidence=min_confidence)
+        cal = calibrate_on_pairs(
+            self,
+            pairs,
+            need_col=need_col,
+            item_col=item_col,
+            label_col=label_col,
+            min_grade=min_grade,
+            min_confidence=min_confidence,
+        )
         self.calibration = self.calibration_ = cal
         return cal
 

@@ -9,6 +9,7 @@ they are (only their removed rows change, in new tombstone files); new segments 
 If another writer published a commit since this matcher was loaded, the save is refused
 (:class:`IndexConflictError`): reload and apply the change again.
 """
+
 from __future__ import annotations
 
 import logging
@@ -46,11 +47,22 @@ from .storage.writer import FolderWriter, check_target, clean_scratch, writer_lo
 if TYPE_CHECKING:  # pragma: no cover
     from .matcher import Matcher
 
-__all__ = ["Persistent", "save_index", "load_index", "read_info", "IndexConflictError",
-           # defined in .commit, kept importable from here
-           "FORMAT", "FORMAT_VERSION", "index_manifest", "encoder_differences", "RANKING_OVERRIDES"]
+__all__ = [
+    "Persistent",
+    "save_index",
+    "load_index",
+    "read_info",
+    "IndexConflictError",
+    # defined in .commit, kept importable from here
+    "FORMAT",
+    "FORMAT_VERSION",
+    "index_manifest",
+    "encoder_differences",
+    "RANKING_OVERRIDES",
+]
 
 logger = logging.getLogger(__name__)
+
 
 class IndexConflictError(IndexChangedError):
     """Another writer published a new commit since this matcher was loaded; reload and retry."""
@@ -62,13 +74,19 @@ def save_index(m: Matcher, folder: str | os.PathLike, *, overwrite: bool = True,
     check_target(folder, overwrite=overwrite)
     legacy = is_legacy_folder(folder)
     state = m.state_
-    same = (getattr(m, "folder_", None) is not None and folder.exists()
-            and os.path.samefile(m.folder_, folder) and getattr(m, "manifest_", None) is not None
-            and not legacy)
+    same = (
+        getattr(m, "folder_", None) is not None
+        and folder.exists()
+        and os.path.samefile(m.folder_, folder)
+        and getattr(m, "manifest_", None) is not None
+        and not legacy
+    )
     with FolderWriter.open(folder) as w:
         if same and w.previous != m.commit_name_:
-            raise IndexConflictError(f"index '{folder}' was changed by another writer since it was loaded "
-                                     f"({m.commit_name_} -> {w.previous}); load it again and repeat the change")
+            raise IndexConflictError(
+                f"index '{folder}' was changed by another writer since it was loaded "
+                f"({m.commit_name_} -> {w.previous}); load it again and repeat the change"
+            )
         data_dir, data_path = w.commit_data()
         write_stats(data_path, state.stats)
         entries, reused = [], {}
@@ -83,9 +101,11 @@ def save_index(m: Matcher, folder: str | os.PathLike, *, overwrite: bool = True,
             if seg.live is not None and not seg.live.all():
                 entry["tombstones"] = f"{data_dir}/{write_tombstones(data_path, seg.name, seg.live)}"
             entries.append(entry)
-        commit = {**index_manifest(m),
-                  "stats": {"dir": data_dir, "n_docs": state.stats.n_docs, "total_len": state.stats.total_len},
-                  "segments": entries}
+        commit = {
+            **index_manifest(m),
+            "stats": {"dir": data_dir, "n_docs": state.stats.n_docs, "total_len": state.stats.total_len},
+            "segments": entries,
+        }
         name = w.publish(commit, reused=reused, crash_at=crash_at)
         if legacy:
             for legacy_name in LEGACY_FILES:  # the 0.1.0 files this library wrote; never anything else
@@ -139,16 +159,31 @@ def read_state(folder: Path, lexical: LexicalIndex | None = None) -> tuple[dict,
             if s["tombstones"]:
                 seg.live = read_tombstones(snap, s["tombstones"], s["rows"])
                 if seg.rows - seg.n_live != s["deleted"]:
-                    raise IndexFormatError(f"index '{folder}': segment {s['name']} lists {s['deleted']} removed rows "
-                                           f"but its tombstones hold {seg.rows - seg.n_live}")
+                    raise IndexFormatError(
+                        f"index '{folder}': segment {s['name']} lists {s['deleted']} removed rows "
+                        f"but its tombstones hold {seg.rows - seg.n_live}"
+                    )
             segments.append(seg)
-        missing = [col for col in [cat["id_col"], *cat["text_cols"], *cat["meta_cols"]]
-                   for seg in segments[:1] if col not in seg.table.column_names]
+        missing = [
+            col
+            for col in [cat["id_col"], *cat["text_cols"], *cat["meta_cols"]]
+            for seg in segments[:1]
+            if col not in seg.table.column_names
+        ]
         if missing:
-            raise IndexFormatError(f"index '{folder}': the item table lacks the columns {missing[:5]} its commit "
-                                   f"names; rebuild the index")
-        state = IndexState(segments, stats, lex.set_stats(stats), id_col=cat["id_col"], text_cols=cat["text_cols"],
-                           meta_cols=cat["meta_cols"], source=cat.get("source"), dim=c["dim"])
+            raise IndexFormatError(
+                f"index '{folder}': the item table lacks the columns {missing[:5]} its commit names; rebuild the index"
+            )
+        state = IndexState(
+            segments,
+            stats,
+            lex.set_stats(stats),
+            id_col=cat["id_col"],
+            text_cols=cat["text_cols"],
+            meta_cols=cat["meta_cols"],
+            source=cat.get("source"),
+            dim=c["dim"],
+        )
         return c, state, snap.commit_name
     finally:
         snap.close()
@@ -158,8 +193,9 @@ def read_info(folder: str | os.PathLike, *, verify: bool = True) -> dict:
     """An index's commit (format 2) or manifest (format 1), verified unless ``verify=False``."""
     folder = Path(folder)
     if not folder.exists():
-        raise FileNotFoundError(f"index folder not found: '{folder}'; build one with `semantic-match index` "
-                                f"or Matcher.save()")
+        raise FileNotFoundError(
+            f"index folder not found: '{folder}'; build one with `semantic-match index` or Matcher.save()"
+        )
     if is_legacy_folder(folder):
         return read_legacy(folder)[0] if verify else read_legacy_manifest(folder)
     if not is_index_folder(folder):
@@ -181,23 +217,41 @@ def _legacy_state(folder: Path) -> tuple[dict, IndexState]:
 
     stats = LexicalStats()
     seg = build_segment(items[cols], texts, vectors, stats, lex)
-    state = IndexState([seg], stats, lex.set_stats(stats), id_col=cat["id_col"], text_cols=cat["text_cols"],
-                       meta_cols=cat["meta_cols"], source=cat.get("source"), dim=manifest.get("dim"))
+    state = IndexState(
+        [seg],
+        stats,
+        lex.set_stats(stats),
+        id_col=cat["id_col"],
+        text_cols=cat["text_cols"],
+        meta_cols=cat["meta_cols"],
+        source=cat.get("source"),
+        dim=manifest.get("dim"),
+    )
     return manifest, state
 
 
-def load_index(cls: type[Matcher], folder: str | os.PathLike, *, encoder: str | os.PathLike | Encoder | None = None,
-               show_progress: bool | None = None, batch_size: int = 64, exact: bool | None = None,
-               **ranking) -> Matcher:
+def load_index(
+    cls: type[Matcher],
+    folder: str | os.PathLike,
+    *,
+    encoder: str | os.PathLike | Encoder | None = None,
+    show_progress: bool | None = None,
+    batch_size: int = 64,
+    exact: bool | None = None,
+    **ranking,
+) -> Matcher:
     """Read an index folder into a new matcher of class ``cls`` (see :meth:`Matcher.load`)."""
     unknown = sorted(set(ranking) - set(RANKING_OVERRIDES))
     if unknown:
-        raise InputError(f"unexpected argument(s) {unknown} for Matcher.load; ranking settings that can be "
-                         f"overridden are {list(RANKING_OVERRIDES)}")
+        raise InputError(
+            f"unexpected argument(s) {unknown} for Matcher.load; ranking settings that can be "
+            f"overridden are {list(RANKING_OVERRIDES)}"
+        )
     folder = Path(folder)
     if not folder.exists():
-        raise FileNotFoundError(f"index folder not found: '{folder}'; build one with `semantic-match index` "
-                                f"or Matcher.save()")
+        raise FileNotFoundError(
+            f"index folder not found: '{folder}'; build one with `semantic-match index` or Matcher.save()"
+        )
     commit_name = None
     if is_legacy_folder(folder):
         manifest, state = _legacy_state(folder)
@@ -209,28 +263,45 @@ def load_index(cls: type[Matcher], folder: str | os.PathLike, *, encoder: str | 
     if manifest.get("encoder") is not None:
         enc = _check_encoder(folder, manifest["encoder"], encoder)
         if enc.dim != manifest["dim"]:
-            raise IndexFormatError(f"index '{folder}' holds vectors of dim {manifest['dim']}, its encoder gives "
-                                   f"{enc.dim}; rebuild the index")
+            raise IndexFormatError(
+                f"index '{folder}' holds vectors of dim {manifest['dim']}, its encoder gives "
+                f"{enc.dim}; rebuild the index"
+            )
     if manifest.get("normalizer_version") != NORMALIZER_VERSION:
-        logger.warning("index '%s' was built with text normaliser v%s, this library has v%s; "
-                       "rebuild it for identical ranking", folder, manifest.get("normalizer_version"),
-                       NORMALIZER_VERSION)
+        logger.warning(
+            "index '%s' was built with text normaliser v%s, this library has v%s; rebuild it for identical ranking",
+            folder,
+            manifest.get("normalizer_version"),
+            NORMALIZER_VERSION,
+        )
     rk = manifest["ranking"]
     cal = ranking.get("calibration")
     if cal is None and manifest.get("calibration"):
         try:
             cal = Calibration.from_dict(manifest["calibration"])
         except (KeyError, TypeError, ValueError) as exc:
-            raise IndexFormatError(f"index '{folder}': its calibration is malformed ({exc}); rebuild the index") from None
+            raise IndexFormatError(
+                f"index '{folder}': its calibration is malformed ({exc}); rebuild the index"
+            ) from None
     dense = manifest.get("dense") or {}
-    obj = cls(encoder=enc, mode=ranking.get("mode", rk["mode"]),
-              weights=ranking.get("weights", rk["weights"]), fusion=ranking.get("fusion", rk["fusion"]),
-              rrf_k=ranking.get("rrf_k", rk["rrf_k"]), char_ngrams=state.lexical.char_ngrams,
-              stem=state.lexical.stem, calibration=cal, batch_size=batch_size, show_progress=show_progress,
-              exact=exact, ann_min_rows=dense.get("ann_min_rows", ANN_MIN_ROWS))
+    obj = cls(
+        encoder=enc,
+        mode=ranking.get("mode", rk["mode"]),
+        weights=ranking.get("weights", rk["weights"]),
+        fusion=ranking.get("fusion", rk["fusion"]),
+        rrf_k=ranking.get("rrf_k", rk["rrf_k"]),
+        char_ngrams=state.lexical.char_ngrams,
+        stem=state.lexical.stem,
+        calibration=cal,
+        batch_size=batch_size,
+        show_progress=show_progress,
+        exact=exact,
+        ann_min_rows=dense.get("ann_min_rows", ANN_MIN_ROWS),
+    )
     if obj.mode != "lexical" and enc is None:
-        raise InputError(f"index '{folder}' was built without an encoder (lexical mode); it cannot "
-                         f"rank in mode {obj.mode!r}")
+        raise InputError(
+            f"index '{folder}' was built without an encoder (lexical mode); it cannot rank in mode {obj.mode!r}"
+        )
     obj.set_state(state, encoder=enc)
     obj.manifest_ = manifest
     obj.folder_ = folder
@@ -286,9 +357,16 @@ class Persistent:
         return out
 
     @classmethod
-    def load(cls: type[_M], folder: str | os.PathLike, *, encoder: str | os.PathLike | Encoder | None = None,
-             show_progress: bool | None = None, batch_size: int = 64, exact: bool | None = None,
-             **ranking) -> _M:
+    def load(
+        cls: type[_M],
+        folder: str | os.PathLike,
+        *,
+        encoder: str | os.PathLike | Encoder | None = None,
+        show_progress: bool | None = None,
+        batch_size: int = 64,
+        exact: bool | None = None,
+        **ranking,
+    ) -> _M:
         """Load an index saved by :meth:`save`; it ranks exactly as when saved.
 
         Parameters
@@ -311,5 +389,6 @@ class Persistent:
         EncoderMismatchError
             ``encoder`` differs from the one that built the index.
         """
-        return load_index(cls, folder, encoder=encoder, show_progress=show_progress, batch_size=batch_size,
-                          exact=exact, **ranking)
+        return load_index(
+            cls, folder, encoder=encoder, show_progress=show_progress, batch_size=batch_size, exact=exact, **ranking
+        )

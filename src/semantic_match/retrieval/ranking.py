@@ -1,4 +1,5 @@
 """Ranking a batch of normalised needs: channel scores, fusion, top-k and calibrated confidence."""
+
 from __future__ import annotations
 
 import time
@@ -13,8 +14,19 @@ from .fusion import CHANNELS, FUSION_METHODS, fuse
 if TYPE_CHECKING:  # pragma: no cover
     from .matcher import Matcher
 
-__all__ = ["Ranking", "Mode", "MODES", "topk", "empty_ranking", "stack_rankings", "rank_batch", "rank_texts",
-           "ranking_weights", "channel_scores", "pair_features"]
+__all__ = [
+    "Ranking",
+    "Mode",
+    "MODES",
+    "topk",
+    "empty_ranking",
+    "stack_rankings",
+    "rank_batch",
+    "rank_texts",
+    "ranking_weights",
+    "channel_scores",
+    "pair_features",
+]
 
 #: Ranking channels used: all three, the encoder alone, or character TF-IDF + BM25.
 Mode = Literal["hybrid", "dense", "lexical"]
@@ -41,8 +53,9 @@ class Ranking(NamedTuple):
     confidence: np.ndarray
 
 
-def ranking_weights(mode: str, weights: Mapping[str, float] | None, fusion: str, *,
-                    default: Mapping[str, float]) -> dict[str, float]:
+def ranking_weights(
+    mode: str, weights: Mapping[str, float] | None, fusion: str, *, default: Mapping[str, float]
+) -> dict[str, float]:
     """Check ranking settings and return the fusion weights in force for ``mode``.
 
     Raises
@@ -59,9 +72,14 @@ def ranking_weights(mode: str, weights: Mapping[str, float] | None, fusion: str,
     unknown = sorted(set(out) - set(CHANNELS))
     if unknown:
         raise InputError(f"unknown fusion weight(s) {unknown}; channels are {list(CHANNELS)}")
-    bad = {c: w for c, w in out.items()
-           if not isinstance(w, (int, float, np.floating, np.integer)) or isinstance(w, bool)
-           or not np.isfinite(w) or w < 0}
+    bad = {
+        c: w
+        for c, w in out.items()
+        if not isinstance(w, (int, float, np.floating, np.integer))
+        or isinstance(w, bool)
+        or not np.isfinite(w)
+        or w < 0
+    }
     if bad:
         raise InputError(f"fusion weights must be finite numbers >= 0, got {bad}; write e.g. weights={dict(default)}")
     if mode == "dense":
@@ -104,8 +122,14 @@ def _add_time(timings: dict | None, stage: str, since: float) -> float:
     return now
 
 
-def rank_batch(matcher: Matcher, texts: list[str], k: int, mask: np.ndarray | None,
-               vectors: np.ndarray | None = None, timings: dict | None = None) -> Ranking:
+def rank_batch(
+    matcher: Matcher,
+    texts: list[str],
+    k: int,
+    mask: np.ndarray | None,
+    vectors: np.ndarray | None = None,
+    timings: dict | None = None,
+) -> Ranking:
     """Rank every item of a built matcher for normalised query texts.
 
     Parameters
@@ -147,20 +171,35 @@ def rank_batch(matcher: Matcher, texts: list[str], k: int, mask: np.ndarray | No
     nan = np.full(idx.shape, np.nan, np.float32)
     dense = pick.get("dense", nan).astype(np.float32)
     if matcher.calibration_ is not None:
-        feats = {"dense": dense, "char": pick["char"], "bm25n": pick["bm25n"],
-                 **matcher.lexical_.coverage(texts, idx)}
+        feats = {"dense": dense, "char": pick["char"], "bm25n": pick["bm25n"], **matcher.lexical_.coverage(texts, idx)}
         conf = matcher.calibration_.predict(feats)
     else:
         conf = nan
     conf = np.where(idx < 0, np.nan, conf).astype(np.float32)
     _add_time(timings, "fuse_topk", clock)
-    return Ranking(scores.astype(np.float32), idx.astype(np.int64), dense, pick["char"].astype(np.float32),
-                   pick["bm25"].astype(np.float32), pick["bm25n"].astype(np.float32), conf)
+    return Ranking(
+        scores.astype(np.float32),
+        idx.astype(np.int64),
+        dense,
+        pick["char"].astype(np.float32),
+        pick["bm25"].astype(np.float32),
+        pick["bm25n"].astype(np.float32),
+        conf,
+    )
 
 
-def rank_texts(matcher: Matcher, texts: Sequence[str], k: int, mask: np.ndarray | None, *, batch: int = 256,
-               timings: dict | None = None, encode_in_batches: bool = True,
-               on_batch: Callable[[int], object] | None = None, ranker: Callable | None = None) -> Ranking:
+def rank_texts(
+    matcher: Matcher,
+    texts: Sequence[str],
+    k: int,
+    mask: np.ndarray | None,
+    *,
+    batch: int = 256,
+    timings: dict | None = None,
+    encode_in_batches: bool = True,
+    on_batch: Callable[[int], object] | None = None,
+    ranker: Callable | None = None,
+) -> Ranking:
     """Rank many normalised texts, ``batch`` at a time (bounds the score arrays in memory).
 
     With ``encode_in_batches`` the query vectors of each batch are encoded in
@@ -169,12 +208,17 @@ def rank_texts(matcher: Matcher, texts: Sequence[str], k: int, mask: np.ndarray 
     """
     parts = []
     for start in range(0, len(texts), batch):
-        part = list(texts[start:start + batch])
+        part = list(texts[start : start + batch])
         vectors = None
         if encode_in_batches and matcher.encoder_ is not None and matcher.mode != "lexical":
             clock = time.perf_counter()
-            vectors = np.vstack(list(matcher.encoder_.iter_document_batches(
-                part, batch_size=matcher.batch_size, show_progress=False, is_query=True)))
+            vectors = np.vstack(
+                list(
+                    matcher.encoder_.iter_document_batches(
+                        part, batch_size=matcher.batch_size, show_progress=False, is_query=True
+                    )
+                )
+            )
             _add_time(timings, "encode", clock)
         parts.append((ranker or rank_batch)(matcher, part, k, mask, vectors, timings))
         if on_batch is not None:

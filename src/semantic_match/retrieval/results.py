@@ -1,4 +1,5 @@
 """Result frames: the columns every search and match result carries, and building them from arrays."""
+
 from __future__ import annotations
 
 import logging
@@ -23,32 +24,46 @@ logger = logging.getLogger(__name__)
 
 #: Columns a result frame holds before the item's own columns; an item column of the same name is
 #: renamed ``item_<name>`` so it never shadows them.
-RESULT_COLUMNS: tuple[str, ...] = ("need_id", "need_text", "rank", "item_id", "score", "confidence",
-                                   "dense_score", "char_score", "bm25_score", "matched_terms")
+RESULT_COLUMNS: tuple[str, ...] = (
+    "need_id",
+    "need_text",
+    "rank",
+    "item_id",
+    "score",
+    "confidence",
+    "dense_score",
+    "char_score",
+    "bm25_score",
+    "matched_terms",
+)
 
 
 def search_frame(res: Ranking, row: int, matcher: Matcher, *, query_norm: str) -> pd.DataFrame:
     """One query's results: ``rank, item_id, score, confidence, <channel scores>, matched_terms``, item columns."""
     keep = res.indices[row] >= 0
     idx = res.indices[row][keep]
-    head = explain_columns(res, row, keep, lexical=matcher.state_.lexical, item_texts=matcher.item_texts(idx),
-                           query_norm=query_norm)
+    head = explain_columns(
+        res, row, keep, lexical=matcher.state_.lexical, item_texts=matcher.item_texts(idx), query_norm=query_norm
+    )
     head.insert(0, "item_id", matcher.item_ids(idx))
     head.insert(0, "rank", np.arange(1, len(idx) + 1))
     return pd.concat([head, matcher.item_display(idx)], axis=1)
 
 
-def explain_columns(res: Ranking, row: int, keep: np.ndarray, *, lexical: LexicalIndex,
-                    item_texts: Sequence[str], query_norm: str) -> pd.DataFrame:
+def explain_columns(
+    res: Ranking, row: int, keep: np.ndarray, *, lexical: LexicalIndex, item_texts: Sequence[str], query_norm: str
+) -> pd.DataFrame:
     """The score, confidence, channel-score and matched-terms columns of one query's kept results."""
-    return pd.DataFrame({
-        "score": res.scores[row][keep].astype(np.float64).round(6),
-        "confidence": res.confidence[row][keep].astype(np.float64).round(4),
-        "dense_score": res.dense[row][keep].astype(np.float64).round(6),
-        "char_score": res.char[row][keep].astype(np.float64).round(6),
-        "bm25_score": res.bm25[row][keep].astype(np.float64).round(4),
-        "matched_terms": [" ".join(t) for t in lexical.matched_terms(query_norm, item_texts)],
-    })
+    return pd.DataFrame(
+        {
+            "score": res.scores[row][keep].astype(np.float64).round(6),
+            "confidence": res.confidence[row][keep].astype(np.float64).round(4),
+            "dense_score": res.dense[row][keep].astype(np.float64).round(6),
+            "char_score": res.char[row][keep].astype(np.float64).round(6),
+            "bm25_score": res.bm25[row][keep].astype(np.float64).round(4),
+            "matched_terms": [" ".join(t) for t in lexical.matched_terms(query_norm, item_texts)],
+        }
+    )
 
 
 def match_frame(needs: Catalog, res: Ranking, keep_cols: Sequence[str], matcher: Matcher) -> pd.DataFrame:
@@ -60,13 +75,14 @@ def match_frame(needs: Catalog, res: Ranking, keep_cols: Sequence[str], matcher:
     idx = res.indices[found]
     empty = np.flatnonzero(~found.any(axis=1))
     if len(empty):
-        logger.warning("%d needs have no item passing the filters: %s", len(empty),
-                       [needs.ids[i] for i in empty[:10]])
+        logger.warning("%d needs have no item passing the filters: %s", len(empty), [needs.ids[i] for i in empty[:10]])
     display = matcher.item_display(idx)
-    head = pd.DataFrame({
-        "need_id": np.asarray(needs.ids, dtype=object)[need_pos],
-        "need_text": np.asarray(raw_texts(needs), dtype=object)[need_pos],
-    })
+    head = pd.DataFrame(
+        {
+            "need_id": np.asarray(needs.ids, dtype=object)[need_pos],
+            "need_text": np.asarray(raw_texts(needs), dtype=object)[need_pos],
+        }
+    )
     for c in keep_cols:
         name = c if c not in RESULT_COLUMNS and c not in display.columns else f"need_{c}"
         head[name] = needs.items[c].to_numpy()[need_pos]

@@ -18,6 +18,7 @@ Two ways to rank over it:
 Updates append segments and mark removed rows dead; statistics follow exactly, so an exhaustive
 ranking after updates equals a fresh build over the same items.
 """
+
 from __future__ import annotations
 
 import logging
@@ -32,8 +33,7 @@ from ..io.catalog import Catalog
 from ..io.frames import parquet_safe
 from .lexical import LexicalIndex, LexicalStats, count_char_ngrams
 
-__all__ = ["Segment", "IndexState", "ExhaustiveView", "TEXT_COLUMN", "ANN_MIN_ROWS", "build_segment",
-           "COUNT_CHUNK"]
+__all__ = ["Segment", "IndexState", "ExhaustiveView", "TEXT_COLUMN", "ANN_MIN_ROWS", "build_segment", "COUNT_CHUNK"]
 
 logger = logging.getLogger(__name__)
 
@@ -148,8 +148,15 @@ def _table(items: pd.DataFrame, texts: Sequence[str]):
     return pa.Table.from_pandas(parquet_safe(frame), preserve_index=False)
 
 
-def build_segment(items: pd.DataFrame, texts: Sequence[str], vectors: np.ndarray | None, stats: LexicalStats,
-                  lexical: LexicalIndex, *, ann_factory: str | None = None) -> Segment:
+def build_segment(
+    items: pd.DataFrame,
+    texts: Sequence[str],
+    vectors: np.ndarray | None,
+    stats: LexicalStats,
+    lexical: LexicalIndex,
+    *,
+    ann_factory: str | None = None,
+) -> Segment:
     """Count a block of items into ``stats`` (vocabularies grow) and make its segment.
 
     With ``ann_factory`` (large blocks) the vectors go into an approximate FAISS index and the
@@ -159,7 +166,7 @@ def build_segment(items: pd.DataFrame, texts: Sequence[str], vectors: np.ndarray
     keep_char = ann_factory is None
     char_parts, bm25_parts = [], []
     for start in range(0, len(texts), COUNT_CHUNK):
-        chunk = texts[start:start + COUNT_CHUNK]
+        chunk = texts[start : start + COUNT_CHUNK]
         char, words = lexical.count(chunk, stats)
         stats.add(char, words)
         bm25_parts.append(words)
@@ -170,8 +177,9 @@ def build_segment(items: pd.DataFrame, texts: Sequence[str], vectors: np.ndarray
     def stack(parts, width):
         if not parts:
             return sp.csr_matrix((0, width), dtype=np.float32)
-        return sp.vstack([sp.csr_matrix((p.data, p.indices, p.indptr), shape=(p.shape[0], width))
-                          for p in parts]).tocsr()
+        return sp.vstack(
+            [sp.csr_matrix((p.data, p.indices, p.indptr), shape=(p.shape[0], width)) for p in parts]
+        ).tocsr()
 
     words = stack(bm25_parts, n_terms)
     post = words.T.tocsr()
@@ -182,9 +190,14 @@ def build_segment(items: pd.DataFrame, texts: Sequence[str], vectors: np.ndarray
 
         ann = DenseIndex.build(np.asarray(vectors, dtype=np.float32), factory=ann_factory)
         vectors = None
-    return Segment(table=_table(items, texts), vectors=None if vectors is None else np.asarray(vectors, np.float32),
-                   ann=ann, char_counts=stack(char_parts, n_char) if keep_char else None,
-                   bm25_post=post, doc_len=np.asarray(words.sum(axis=1), dtype=np.float32).ravel())
+    return Segment(
+        table=_table(items, texts),
+        vectors=None if vectors is None else np.asarray(vectors, np.float32),
+        ann=ann,
+        char_counts=stack(char_parts, n_char) if keep_char else None,
+        bm25_post=post,
+        doc_len=np.asarray(words.sum(axis=1), dtype=np.float32).ravel(),
+    )
 
 
 @dataclass
@@ -199,9 +212,19 @@ class ExhaustiveView:
 class IndexState:
     """Segments, live rows and statistics of one index (see the module docstring)."""
 
-    def __init__(self, segments: list[Segment], stats: LexicalStats, lexical: LexicalIndex, *, id_col: str,
-                 text_cols: Sequence[str], meta_cols: Sequence[str], source: str | None, dim: int | None,
-                 catalog: Catalog | None = None):
+    def __init__(
+        self,
+        segments: list[Segment],
+        stats: LexicalStats,
+        lexical: LexicalIndex,
+        *,
+        id_col: str,
+        text_cols: Sequence[str],
+        meta_cols: Sequence[str],
+        source: str | None,
+        dim: int | None,
+        catalog: Catalog | None = None,
+    ):
         self.segments = segments
         self.stats = stats
         self.lexical = lexical
@@ -258,8 +281,9 @@ class IndexState:
     def ids(self) -> np.ndarray:
         """Item ids of every live position, as an object array."""
         if self._ids is None:
-            parts = [np.asarray(s.table.column(self.id_col).to_pylist(), dtype=object)[s.live_rows()]
-                     for s in self.segments]
+            parts = [
+                np.asarray(s.table.column(self.id_col).to_pylist(), dtype=object)[s.live_rows()] for s in self.segments
+            ]
             self._ids = np.concatenate(parts) if parts else np.zeros(0, dtype=object)
         return self._ids
 
@@ -317,16 +341,28 @@ class IndexState:
         items = pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
         vectors = None
         if self.dim is not None:
-            vectors = vecs[0] if len(vecs) == 1 else (np.concatenate(vecs) if vecs else
-                                                      np.zeros((0, self.dim), np.float32))
-        lex = LexicalIndex(char_ngrams=self.lexical.char_ngrams, stem=self.lexical.stem,
-                           bm25_k1=self.lexical.bm25_k1, bm25_b=self.lexical.bm25_b)
+            vectors = (
+                vecs[0] if len(vecs) == 1 else (np.concatenate(vecs) if vecs else np.zeros((0, self.dim), np.float32))
+            )
+        lex = LexicalIndex(
+            char_ngrams=self.lexical.char_ngrams,
+            stem=self.lexical.stem,
+            bm25_k1=self.lexical.bm25_k1,
+            bm25_b=self.lexical.bm25_b,
+        )
         empty_c = sp.csr_matrix((0, n_char), dtype=np.float32)
         empty_w = sp.csr_matrix((0, n_terms), dtype=np.float32)
-        lex.set_counts(self.stats, sp.vstack(chars).tocsr() if chars else empty_c,
-                       sp.vstack(words).tocsr() if words else empty_w)
-        catalog = Catalog(items=items, id_col=self.id_col, text_cols=self.text_cols, meta_cols=self.meta_cols,
-                          texts=texts, source=self.source)
+        lex.set_counts(
+            self.stats, sp.vstack(chars).tocsr() if chars else empty_c, sp.vstack(words).tocsr() if words else empty_w
+        )
+        catalog = Catalog(
+            items=items,
+            id_col=self.id_col,
+            text_cols=self.text_cols,
+            meta_cols=self.meta_cols,
+            texts=texts,
+            source=self.source,
+        )
         fit = self._fit_catalog
         if fit is not None and len(self.segments) == 1 and self.segments[0].live is None and len(fit) == len(items):
             catalog = fit
@@ -345,8 +381,10 @@ class IndexState:
         for s in np.unique(seg):
             segment = self.segments[s]
             dead = rows[seg == s]
-            self.stats.remove(segment.char_counts_of(dead, self.stats, self.lexical.char_ngrams),
-                              segment.bm25_counts_of(dead, n_terms))
+            self.stats.remove(
+                segment.char_counts_of(dead, self.stats, self.lexical.char_ngrams),
+                segment.bm25_counts_of(dead, n_terms),
+            )
             live = np.ones(segment.rows, dtype=bool) if segment.live is None else segment.live.copy()
             live[dead] = False
             segment.live = live

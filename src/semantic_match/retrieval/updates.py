@@ -14,6 +14,7 @@ build over the same items (``tests/retrieval/test_scale.py`` checks it on random
 Nothing here touches the disk: ``Matcher.save`` publishes the result as one new commit,
 writing only the new segments, tombstones and statistics.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -30,8 +31,16 @@ from .state import IndexState, build_segment
 if TYPE_CHECKING:  # pragma: no cover
     from .matcher import Matcher
 
-__all__ = ["LiveUpdates", "add_items", "remove_ids", "upsert_items", "compact", "needs_compaction",
-           "COMPACT_DEAD_SHARE", "COMPACT_SEGMENTS"]
+__all__ = [
+    "LiveUpdates",
+    "add_items",
+    "remove_ids",
+    "upsert_items",
+    "compact",
+    "needs_compaction",
+    "COMPACT_DEAD_SHARE",
+    "COMPACT_SEGMENTS",
+]
 
 COMPACT_DEAD_SHARE = 0.2
 COMPACT_SEGMENTS = 16
@@ -42,19 +51,31 @@ def _catalog(m: Matcher, items: TableSource | Catalog, **read) -> Catalog:
     if isinstance(items, Catalog):
         catalog = items
     else:
-        catalog = load_catalog(items, id_col=st.id_col, text_cols=list(st.text_cols), meta_cols=list(st.meta_cols),
-                               what="new items", **read)
+        catalog = load_catalog(
+            items,
+            id_col=st.id_col,
+            text_cols=list(st.text_cols),
+            meta_cols=list(st.meta_cols),
+            what="new items",
+            **read,
+        )
     if catalog.id_col != st.id_col or tuple(catalog.text_cols) != st.text_cols:
-        raise InputError(f"the new items use id column {catalog.id_col!r} and text columns {list(catalog.text_cols)}; "
-                         f"the index uses {st.id_col!r} and {list(st.text_cols)}")
+        raise InputError(
+            f"the new items use id column {catalog.id_col!r} and text columns {list(catalog.text_cols)}; "
+            f"the index uses {st.id_col!r} and {list(st.text_cols)}"
+        )
     return catalog
 
 
 def _encode(m: Matcher, texts: list[str]) -> np.ndarray | None:
     if m.encoder_ is None:
         return None
-    return np.vstack([np.zeros((0, m.encoder_.dim), np.float32),
-                      *m.encoder_.iter_document_batches(texts, batch_size=m.batch_size, show_progress=m.show_progress)])
+    return np.vstack(
+        [
+            np.zeros((0, m.encoder_.dim), np.float32),
+            *m.encoder_.iter_document_batches(texts, batch_size=m.batch_size, show_progress=m.show_progress),
+        ]
+    )
 
 
 def add_items(m: Matcher, items: TableSource | Catalog, **read) -> int:
@@ -65,12 +86,20 @@ def add_items(m: Matcher, items: TableSource | Catalog, **read) -> int:
     present = set(st.ids().tolist())
     clash = [i for i in catalog.ids if i in present]
     if clash:
-        raise InputError(f"{len(clash)} of the new items' ids are already in the index: {format_list(clash)}; "
-                         f"use upsert(...) to replace them")
+        raise InputError(
+            f"{len(clash)} of the new items' ids are already in the index: {format_list(clash)}; "
+            f"use upsert(...) to replace them"
+        )
     if not len(catalog):
         return 0
-    seg = build_segment(catalog.items, catalog.texts, _encode(m, catalog.texts), st.stats, st.lexical,
-                        ann_factory=m.segment_factory(len(catalog)) if m.encoder_ is not None else None)
+    seg = build_segment(
+        catalog.items,
+        catalog.texts,
+        _encode(m, catalog.texts),
+        st.stats,
+        st.lexical,
+        ann_factory=m.segment_factory(len(catalog)) if m.encoder_ is not None else None,
+    )
     st.lexical.set_stats(st.stats)
     st.append(seg)
     m.set_state(st, encoder=m.encoder_)
@@ -87,8 +116,10 @@ def remove_ids(m: Matcher, ids: Sequence[object], *, missing: str = "error") -> 
     position = {v: p for p, v in enumerate(st.ids().tolist())}
     unknown = [i for i in dict.fromkeys(wanted) if i not in position]
     if unknown and missing == "error":
-        raise InputError(f"{len(unknown)} ids to remove are not in the index: {format_list(unknown)}; "
-                         f"pass missing='ignore' (--ignore-missing) to skip them")
+        raise InputError(
+            f"{len(unknown)} ids to remove are not in the index: {format_list(unknown)}; "
+            f"pass missing='ignore' (--ignore-missing) to skip them"
+        )
     pos = np.array(sorted({position[i] for i in wanted if i in position}), dtype=np.int64)
     if not len(pos):
         return 0
@@ -138,8 +169,17 @@ def compact(m: Matcher, *, replace: Catalog | None = None) -> None:
     lexical = st.lexical
     factory = m.segment_factory(len(items)) if vectors is not None else None
     seg = build_segment(pd.DataFrame(items), texts, vectors, stats, lexical, ann_factory=factory)
-    state = IndexState([seg], stats, lexical.set_stats(stats), id_col=st.id_col, text_cols=st.text_cols,
-                       meta_cols=st.meta_cols, source=st.source, dim=st.dim, catalog=catalog)
+    state = IndexState(
+        [seg],
+        stats,
+        lexical.set_stats(stats),
+        id_col=st.id_col,
+        text_cols=st.text_cols,
+        meta_cols=st.meta_cols,
+        source=st.source,
+        dim=st.dim,
+        catalog=catalog,
+    )
     m.set_state(state, encoder=m.encoder_)
 
 

@@ -5,6 +5,7 @@ counts are computed on code-point arrays with 64-bit polynomial hashes of the n-
 exactly scikit-learn's ``char_wb`` analyzer's n-grams (a property test checks it) many times
 faster; word counts use the word tokeniser of :mod:`semantic_match.text.tokens`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -96,7 +97,7 @@ def _gram_hashes(codes: np.ndarray, n: int) -> np.ndarray:
     h = np.zeros(len(codes) - n + 1, dtype=np.uint64)
     with np.errstate(over="ignore"):
         for j in range(n):
-            h = h * _HASH_BASE + codes[j:len(codes) - n + 1 + j]
+            h = h * _HASH_BASE + codes[j : len(codes) - n + 1 + j]
     return h
 
 
@@ -141,8 +142,9 @@ class _HashedVocab:
         self._index = None
 
 
-def _fast_char_counts(texts: Sequence[str], vocab: Vocabulary, char_ngrams: tuple[int, int], *,
-                      grow: bool) -> sp.csr_matrix:
+def _fast_char_counts(
+    texts: Sequence[str], vocab: Vocabulary, char_ngrams: tuple[int, int], *, grow: bool
+) -> sp.csr_matrix:
     """Counts of char_wb n-grams, computed on code point arrays (many times the analyzer's speed).
 
     Same n-grams as scikit-learn's ``char_wb`` analyzer: each white-space separated word padded
@@ -160,7 +162,7 @@ def _fast_char_counts(texts: Sequence[str], vocab: Vocabulary, char_ngrams: tupl
     joined = "\x00".join(f" {w} " for w in words)  # \x00 never occurs inside a normalised word
     codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     lens = np.fromiter((len(w) + 3 for w in words), dtype=np.int64, count=len(words))
-    char_owner = np.repeat(np.asarray(owner, dtype=np.int64), lens)[:len(codes)]
+    char_owner = np.repeat(np.asarray(owner, dtype=np.int64), lens)[: len(codes)]
     sep = codes == 0
     rows_parts, id_parts = [], []
     for n in range(char_ngrams[0], char_ngrams[1] + 1):
@@ -169,13 +171,13 @@ def _fast_char_counts(texts: Sequence[str], vocab: Vocabulary, char_ngrams: tupl
         h = _gram_hashes(codes, n)
         valid = np.ones(len(h), dtype=bool)
         for j in range(n):
-            valid &= ~sep[j:len(codes) - n + 1 + j]
+            valid &= ~sep[j : len(codes) - n + 1 + j]
         h, start = h[valid], np.flatnonzero(valid)
         ids = hv.lookup(h)
         if grow and (ids < 0).any():
             new_h, first = np.unique(h[ids < 0], return_index=True)
             starts = start[ids < 0][first]
-            terms = [joined[s:s + n] for s in starts.tolist()]
+            terms = [joined[s : s + n] for s in starts.tolist()]
             vocab.add(terms)
             hv.extend(terms, new_h)
             ids = hv.lookup(h)
@@ -189,8 +191,9 @@ def _fast_char_counts(texts: Sequence[str], vocab: Vocabulary, char_ngrams: tupl
     return m
 
 
-def count_char_ngrams(texts: Sequence[str], vocab: Vocabulary, char_ngrams: tuple[int, int], *,
-                      grow: bool) -> sp.csr_matrix:
+def count_char_ngrams(
+    texts: Sequence[str], vocab: Vocabulary, char_ngrams: tuple[int, int], *, grow: bool
+) -> sp.csr_matrix:
     """Character n-gram counts of texts, shape (n_texts, len(vocab)), float32."""
     return _fast_char_counts(list(texts), vocab, tuple(char_ngrams), grow=grow)
 

@@ -5,6 +5,7 @@ Unicode, abbreviations, units glued to numbers) and the word tokens and stop
 words of the lexical channels. Imports nothing from the package but
 :mod:`semantic_match.errors`; everything else may import it.
 """
+
 from __future__ import annotations
 
 from .normalize import NORMALIZER_VERSION, normalize_text

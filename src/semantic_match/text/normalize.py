@@ -25,6 +25,7 @@ used here) truncates its input at 512 word-piece tokens, so text beyond roughly
 bounds the lexical channels: one pasted 1 MB cell or a 10,000-word query would
 otherwise cost minutes.
 """
+
 from __future__ import annotations
 
 import html
@@ -106,16 +107,51 @@ ABBREVIATIONS: dict[str, str] = {
 
 # Unit spellings after a number; single letters only count right after a digit.
 _UNITS = {
-    "g": "gram", "gr": "gram", "grm": "gram", "gram": "gram",
-    "kg": "kg", "kgs": "kg", "mg": "mg", "ton": "ton",
-    "l": "liter", "lt": "liter", "ltr": "liter", "liter": "liter", "litre": "liter", "ml": "ml",
-    "mm": "mm", "cm": "cm", "m": "m", "mtr": "meter", "meter": "meter", "km": "km",
-    "inch": "inch", "inci": "inch",
-    "w": "watt", "watt": "watt", "kw": "kw", "kva": "kva", "hp": "hp", "pk": "pk",
-    "v": "volt", "volt": "volt", "ah": "ah", "mah": "mah",
-    "gb": "gb", "tb": "tb", "mb": "mb", "ghz": "ghz", "mhz": "mhz",
-    "pcs": "pcs", "pc": "pcs", "lbr": "lembar", "rim": "rim", "btg": "batang",
-    "rpm": "rpm", "cc": "cc", "mp": "mp",
+    "g": "gram",
+    "gr": "gram",
+    "grm": "gram",
+    "gram": "gram",
+    "kg": "kg",
+    "kgs": "kg",
+    "mg": "mg",
+    "ton": "ton",
+    "l": "liter",
+    "lt": "liter",
+    "ltr": "liter",
+    "liter": "liter",
+    "litre": "liter",
+    "ml": "ml",
+    "mm": "mm",
+    "cm": "cm",
+    "m": "m",
+    "mtr": "meter",
+    "meter": "meter",
+    "km": "km",
+    "inch": "inch",
+    "inci": "inch",
+    "w": "watt",
+    "watt": "watt",
+    "kw": "kw",
+    "kva": "kva",
+    "hp": "hp",
+    "pk": "pk",
+    "v": "volt",
+    "volt": "volt",
+    "ah": "ah",
+    "mah": "mah",
+    "gb": "gb",
+    "tb": "tb",
+    "mb": "mb",
+    "ghz": "ghz",
+    "mhz": "mhz",
+    "pcs": "pcs",
+    "pc": "pcs",
+    "lbr": "lembar",
+    "rim": "rim",
+    "btg": "batang",
+    "rpm": "rpm",
+    "cc": "cc",
+    "mp": "mp",
 }
 _UNIT_ALT = "|".join(sorted((re.escape(u) for u in _UNITS), key=len, reverse=True))
 # A number is matched from the first digit of its run of digits and separators
@@ -129,9 +165,7 @@ _NUMBER = r"(?<!\d)(?<!\d[.,])(\d+(?:[.,]\d+)*)"
 _GLUED_UNIT = re.compile(rf"{_NUMBER}({_UNIT_ALT})(?![\w])")
 # With a space between, only multi-letter units are respelled: "93 A" or
 # "5 m" may be a model code or a size letter, "250 gr" is surely grams.
-_SPACED_UNIT = re.compile(
-    rf"{_NUMBER}\s+({'|'.join(u for u in _UNITS if len(u) > 1)})(?![\w])"
-)
+_SPACED_UNIT = re.compile(rf"{_NUMBER}\s+({'|'.join(u for u in _UNITS if len(u) > 1)})(?![\w])")
 _WORD = re.compile(r"\w")
 _SEPARATOR = re.compile(r"[.,]")
 _DIMENSION_X = re.compile(r"(?<=\d)\s*[x×*]\s*(?=\d)")
@@ -168,7 +202,7 @@ def _unit(match: re.Match[str]) -> str:
         sep = _SEPARATOR.search(number)
         if sep is None:
             return match.group(0)
-        return f"{number[:sep.end()]}{number[sep.end():]} {unit}"
+        return f"{number[: sep.end()]}{number[sep.end() :]} {unit}"
     return f"{number} {unit}"
 
 
@@ -253,7 +287,7 @@ def _cut_long_word(text: str, max_chars: int) -> str:
         if not piece or _settle(_rewrite(_clean(piece))) == piece:
             return piece
         last = _LAST_RUN.search(piece)
-        piece = piece[:last.start()] if last else ""
+        piece = piece[: last.start()] if last else ""
     return ""
 
 
@@ -285,7 +319,7 @@ def normalize_with_cap(text: object, max_chars: int | None = MAX_TEXT_CHARS) -> 
     if max_chars is not None and len(text) > _RAW_FACTOR * max_chars:
         # Even markup and entities do not shrink a text a hundredfold; reading
         # no further bounds the work on a pasted megabyte to a few milliseconds.
-        text, truncated = text[:_RAW_FACTOR * max_chars], True
+        text, truncated = text[: _RAW_FACTOR * max_chars], True
     text = _clean(text)
     if max_chars is not None and len(text) > 2 * max_chars:
         text = _SPACE.sub(" ", text).strip()
@@ -296,7 +330,7 @@ def normalize_with_cap(text: object, max_chars: int | None = MAX_TEXT_CHARS) -> 
     text = _settle(_rewrite(text))
     if max_chars is not None and len(text) > max_chars:
         truncated = True
-        if " " in text[:max_chars + 1]:
+        if " " in text[: max_chars + 1]:
             # A prefix ending at a space of a normalised text is normalised.
             text = truncate_words(text, max_chars)
         else:

@@ -4,6 +4,7 @@ Stop words cover Indonesian function words and procurement boilerplate;
 stemming (PySastrawi) is optional because it is slow and helps little on
 product names (see docs/quality.md).
 """
+
 from __future__ import annotations
 
 import re
@@ -12,13 +13,15 @@ from functools import lru_cache
 __all__ = ["tokenize", "STOPWORDS"]
 
 #: Function words and procurement boilerplate that carry no product meaning.
-STOPWORDS = frozenset("""
+STOPWORDS = frozenset(
+    """
 ada adalah agar akan antara atas atau bagi bahwa banyak beberapa belanja bentuk berbagai
 berupa bisa buah dalam dan dari dengan di dll dsb hal harus ini itu jenis juga ke kami
 kegiatan karena keperluan lain lainnya lain-lain lebih macam maupun merk nya oleh pada paket
 para pengadaan per sampai satu se sebagai sebuah secara serta setiap sudah tahun tanpa
 tentang tersebut untuk yaitu yakni yang the and of for with
-""".split())
+""".split()
+)
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*")
 

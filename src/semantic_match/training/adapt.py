@@ -10,6 +10,7 @@ present) and is reproducible with a seed.
 metrics, fine-tuning (:mod:`.finetune`), the after metrics, and the model
 folder with its card (:mod:`.cards`), written all at once (:mod:`.model_folder`).
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -35,8 +36,7 @@ from .model_folder import write_model_folder
 from .pairs import PAIR_COLUMNS, labelled_pairs, name_text_pairs, read_need_texts, split_holdout, weak_pairs
 from .prompts import DOCUMENT_PROMPT, QUERY_PROMPT
 
-__all__ = ["adapt_encoder", "AdaptResult", "default_base_model", "weak_pairs", "QUERY_PROMPT",
-           "DOCUMENT_PROMPT"]
+__all__ = ["adapt_encoder", "AdaptResult", "default_base_model", "weak_pairs", "QUERY_PROMPT", "DOCUMENT_PROMPT"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +46,11 @@ _LOSS_NAME = "MultipleNegativesRankingLoss (in-batch + 1 hard negative)"
 def __getattr__(name: str):
     # DOC_PROMPT was this module's name for the document prefix until 0.1.0.
     if name == "DOC_PROMPT":
-        warnings.warn("semantic_match.training.adapt.DOC_PROMPT is deprecated; use DOCUMENT_PROMPT",
-                      DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            "semantic_match.training.adapt.DOC_PROMPT is deprecated; use DOCUMENT_PROMPT",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return DOCUMENT_PROMPT
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
@@ -100,20 +103,39 @@ def _need_text_cols(need_text_cols, needs_text_cols):
         return need_text_cols
     if need_text_cols is not None:
         raise InputError("pass need_text_cols only; needs_text_cols is its deprecated old name")
-    warnings.warn("adapt_encoder(needs_text_cols=...) is deprecated; use need_text_cols=...",
-                  DeprecationWarning, stacklevel=3)
+    warnings.warn(
+        "adapt_encoder(needs_text_cols=...) is deprecated; use need_text_cols=...", DeprecationWarning, stacklevel=3
+    )
     return needs_text_cols
 
 
-def adapt_encoder(catalog: TableSource | Catalog, *, out: str | os.PathLike, id_col: str | None = None,
-                  text_cols: Sequence[str] | str | None = None, needs: TableSource | Sequence[str] | None = None,
-                  need_text_cols: Sequence[str] | str | None = None, pairs: TableSource | None = None,
-                  base: str | os.PathLike | None = None, exclude_needs: Sequence[str] = (),
-                  min_confidence: float = 0.5, max_pairs: int = 2000, structure_pairs: int = 0,
-                  epochs: int = 1, batch_size: int = 32, learning_rate: float = 5e-5,
-                  warmup: float = 0.1, freeze_embeddings: bool = True, holdout: float = 0.1, seed: int = 0,
-                  device: str | None = None, show_progress: bool | None = None, overwrite: bool = False,
-                  teacher=None, needs_text_cols: Sequence[str] | str | None = None) -> AdaptResult:
+def adapt_encoder(
+    catalog: TableSource | Catalog,
+    *,
+    out: str | os.PathLike,
+    id_col: str | None = None,
+    text_cols: Sequence[str] | str | None = None,
+    needs: TableSource | Sequence[str] | None = None,
+    need_text_cols: Sequence[str] | str | None = None,
+    pairs: TableSource | None = None,
+    base: str | os.PathLike | None = None,
+    exclude_needs: Sequence[str] = (),
+    min_confidence: float = 0.5,
+    max_pairs: int = 2000,
+    structure_pairs: int = 0,
+    epochs: int = 1,
+    batch_size: int = 32,
+    learning_rate: float = 5e-5,
+    warmup: float = 0.1,
+    freeze_embeddings: bool = True,
+    holdout: float = 0.1,
+    seed: int = 0,
+    device: str | None = None,
+    show_progress: bool | None = None,
+    overwrite: bool = False,
+    teacher=None,
+    needs_text_cols: Sequence[str] | str | None = None,
+) -> AdaptResult:
     """Fine-tune an encoder on a catalogue and needs; write a model folder.
 
     Parameters
@@ -189,8 +211,7 @@ def adapt_encoder(catalog: TableSource | Catalog, *, out: str | os.PathLike, id_
     seconds: dict[str, float] = {}
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not overwrite:
-        raise InputError(f"'{out}' exists and is not empty; choose a new folder or pass overwrite=True "
-                         f"(--overwrite)")
+        raise InputError(f"'{out}' exists and is not empty; choose a new folder or pass overwrite=True (--overwrite)")
     if not isinstance(catalog, Catalog):
         if id_col is None or text_cols is None:
             raise InputError("pass id_col=... and text_cols=[...] for the catalogue")
@@ -224,8 +245,14 @@ def adapt_encoder(catalog: TableSource | Catalog, *, out: str | os.PathLike, id_
             from ..retrieval.matcher import Matcher
 
             teacher_m = Matcher(show_progress=show_progress).fit(catalog)
-        weak = weak_pairs(catalog, need_texts, teacher=teacher_m, min_confidence=min_confidence, seed=seed,
-                          show_progress=show_progress)
+        weak = weak_pairs(
+            catalog,
+            need_texts,
+            teacher=teacher_m,
+            min_confidence=min_confidence,
+            seed=seed,
+            show_progress=show_progress,
+        )
         weak = weak.sort_values("confidence", ascending=False, kind="stable").head(max_pairs)
         logger.info("self-training: %d of %d needs have a confident match", len(weak), len(need_texts))
         frames.append(weak[PAIR_COLUMNS])
@@ -234,8 +261,10 @@ def adapt_encoder(catalog: TableSource | Catalog, *, out: str | os.PathLike, id_
     seconds["pairs"] = time.perf_counter() - t0
     all_pairs = pd.concat([f for f in frames if len(f)], ignore_index=True) if frames else pd.DataFrame()
     if len(all_pairs) < 4:
-        raise InputError(f"only {len(all_pairs)} training pairs; give more needs, labelled pairs, or a lower "
-                         f"min_confidence (now {min_confidence})")
+        raise InputError(
+            f"only {len(all_pairs)} training pairs; give more needs, labelled pairs, or a lower "
+            f"min_confidence (now {min_confidence})"
+        )
     train, hold = split_holdout(all_pairs, holdout, rng)
 
     # ------------------------------------------------------------ model
@@ -252,51 +281,90 @@ def adapt_encoder(catalog: TableSource | Catalog, *, out: str | os.PathLike, id_
         if teacher_vectors is not None:
             # The base is the float copy of the teacher's 4-bit e5 (cosine >= 0.999):
             # reuse the teacher's item vectors instead of encoding the catalogue again.
-            metrics["before"] = dense_rank_metrics(teacher_m.encode_queries, teacher_vectors,
-                                                   hold["need"].tolist(), hold_pos)
+            metrics["before"] = dense_rank_metrics(
+                teacher_m.encode_queries, teacher_vectors, hold["need"].tolist(), hold_pos
+            )
         else:
             base_docs = encode_texts(model, texts, d_prompt)
-            metrics["before"] = dense_rank_metrics(lambda x: encode_texts(model, x, q_prompt), base_docs,
-                                                   hold["need"].tolist(), hold_pos)
+            metrics["before"] = dense_rank_metrics(
+                lambda x: encode_texts(model, x, q_prompt), base_docs, hold["need"].tolist(), hold_pos
+            )
             del base_docs
         del teacher_vectors
     seconds["eval_before"] = time.perf_counter() - t0
 
     # ------------------------------------------------------------ train
     t0 = time.perf_counter()
-    losses = fine_tune(model, train, texts, catalog.ids, q_prompt, d_prompt, epochs=epochs,
-                       batch_size=batch_size, learning_rate=learning_rate, warmup=warmup,
-                       freeze_embeddings=freeze_embeddings, rng=rng, show_progress=show_progress)
+    losses = fine_tune(
+        model,
+        train,
+        texts,
+        catalog.ids,
+        q_prompt,
+        d_prompt,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        warmup=warmup,
+        freeze_embeddings=freeze_embeddings,
+        rng=rng,
+        show_progress=show_progress,
+    )
     seconds["train"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     if len(hold):
         after_docs = encode_texts(model, texts, d_prompt)
-        metrics["after"] = dense_rank_metrics(lambda x: encode_texts(model, x, q_prompt), after_docs,
-                                              hold["need"].tolist(), hold_pos)
+        metrics["after"] = dense_rank_metrics(
+            lambda x: encode_texts(model, x, q_prompt), after_docs, hold["need"].tolist(), hold_pos
+        )
     seconds["eval_after"] = time.perf_counter() - t0
     seconds["total"] = time.perf_counter() - t_start
 
     # ------------------------------------------------------------- save
-    settings = {"base": str(base_path), "epochs": epochs, "batch_size": batch_size,
-                "learning_rate": learning_rate, "warmup": warmup, "freeze_embeddings": freeze_embeddings,
-                "min_confidence": min_confidence, "max_pairs": max_pairs, "structure_pairs": structure_pairs,
-                "holdout": holdout, "seed": seed, "loss": _LOSS_NAME}
-    data = {"catalog_items": len(catalog), "catalog_source": catalog.source,
-            "needs_given": None if needs is None else (len(needs) if isinstance(needs, (list, tuple)) else None),
-            "pairs_by_source": all_pairs.groupby("source").size().to_dict(),
-            "train_pairs": int(len(train)), "holdout_pairs": int(len(hold))}
+    settings = {
+        "base": str(base_path),
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "warmup": warmup,
+        "freeze_embeddings": freeze_embeddings,
+        "min_confidence": min_confidence,
+        "max_pairs": max_pairs,
+        "structure_pairs": structure_pairs,
+        "holdout": holdout,
+        "seed": seed,
+        "loss": _LOSS_NAME,
+    }
+    data = {
+        "catalog_items": len(catalog),
+        "catalog_source": catalog.source,
+        "needs_given": None if needs is None else (len(needs) if isinstance(needs, (list, tuple)) else None),
+        "pairs_by_source": all_pairs.groupby("source").size().to_dict(),
+        "train_pairs": int(len(train)),
+        "holdout_pairs": int(len(hold)),
+    }
 
     def write(folder: Path) -> None:
         model.prompts = {"query": q_prompt, "document": d_prompt}
         model.save(str(folder))
         card = adaptation_card(settings, data, metrics, losses, seconds)
         (folder / "README.md").write_text(card, encoding="utf-8")
-        (folder / "semantic_match_adapt.json").write_text(json.dumps(
-            {"settings": settings, "data": data, "metrics": metrics, "seconds": seconds,
-             "loss_first_10": float(np.mean(losses[:10])), "loss_last_10": float(np.mean(losses[-10:])),
-             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}, indent=2),
-            encoding="utf-8")
+        (folder / "semantic_match_adapt.json").write_text(
+            json.dumps(
+                {
+                    "settings": settings,
+                    "data": data,
+                    "metrics": metrics,
+                    "seconds": seconds,
+                    "loss_first_10": float(np.mean(losses[:10])),
+                    "loss_last_10": float(np.mean(losses[-10:])),
+                    "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                },
+                indent=2,
+            ),
+            encoding="utf-8",
+        )
         all_pairs.to_csv(folder / "training_pairs.csv", index=False)
 
     write_model_folder(out, write)

@@ -6,6 +6,7 @@ dequantisation means; for an adaptation, the base model, data, settings and
 before/after metrics. The text is part of the saved folder, so changes here
 change what users read; keep it factual.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -120,6 +121,7 @@ def adaptation_card(settings: dict, data: dict, metrics: dict, losses: list[floa
     seconds : dict
         Time per stage.
     """
+
     def fmt(m):
         return f"MRR@10 {m['mrr@10']:.4f}, Recall@10 {m['recall@10']:.4f} ({m['pairs']} pairs)"
 
@@ -128,7 +130,7 @@ def adaptation_card(settings: dict, data: dict, metrics: dict, losses: list[floa
         "",
         "A sentence-transformers model fine-tuned by `semantic-match adapt` for matching Indonesian",
         "procurement needs to catalogue items. Use it with `semantic-match index ... --encoder THIS_FOLDER`",
-        "or `Matcher(encoder=\"THIS_FOLDER\")`; queries get the prompt `query: `, items `passage: `.",
+        'or `Matcher(encoder="THIS_FOLDER")`; queries get the prompt `query: `, items `passage: `.',
         "",
         "## Base model",
         f"- `{settings['base']}`",

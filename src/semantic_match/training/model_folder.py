@@ -5,6 +5,7 @@ write it through :func:`write_model_folder`, so that a failure leaves nothing
 behind, an existing model is replaced in one rename, and the result carries the
 permissions the user's umask allows.
 """
+
 from __future__ import annotations
 
 import os
@@ -42,8 +43,9 @@ def apply_umask_permissions(folder: Path) -> None:
     os.chmod(folder, dir_mode)
 
 
-def write_model_folder(target: Path, write: Callable[[Path], None], *,
-                       before_replace: Callable[[], None] | None = None) -> Path:
+def write_model_folder(
+    target: Path, write: Callable[[Path], None], *, before_replace: Callable[[], None] | None = None
+) -> Path:
     """Write a model folder into a scratch sibling, then move it into place.
 
     Parameters

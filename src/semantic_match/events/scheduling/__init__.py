@@ -12,6 +12,7 @@ in words), :mod:`.milp` (the integer program on HiGHS) and :mod:`.solve`
 errors and the wing's :mod:`~semantic_match.events.values`; scipy.optimize is
 imported only inside the solver calls, so importing this package stays light.
 """
+
 from __future__ import annotations
 
 from ...errors import ScheduleError

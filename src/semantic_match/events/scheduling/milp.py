@@ -19,6 +19,7 @@ labelled per slot after solving (:func:`assign_tables`).
 scipy.optimize is imported inside the two solver calls only: it is the
 heaviest import of the package, and most users of the library never schedule.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -32,8 +33,17 @@ from scipy.sparse import coo_array
 from ...errors import ScheduleError
 from .problem import Problem
 
-__all__ = ["allowed_slots", "build_model", "solve_milp", "solve_lp", "Solution", "optimize",
-           "conflicting_must_pairs", "assign_tables", "MAX_CONFLICT_SEARCH"]
+__all__ = [
+    "allowed_slots",
+    "build_model",
+    "solve_milp",
+    "solve_lp",
+    "Solution",
+    "optimize",
+    "conflicting_must_pairs",
+    "assign_tables",
+    "MAX_CONFLICT_SEARCH",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +62,13 @@ def allowed_slots(p: Problem) -> np.ndarray:
     tables_left = len(p.tables) - np.bincount(p.fixed_slot[fx], minlength=len(p.slots))
     cap_b_left = p.cap_b - np.bincount(p.pair_b[fx], minlength=len(p.buyers))
     cap_s_left = p.cap_s - np.bincount(p.pair_s[fx], minlength=len(p.suppliers))
-    allowed = (p.buyer_av[p.pair_b] & p.supplier_av[p.pair_s]
-               & ~busy_b[p.pair_b] & ~busy_s[p.pair_s] & (tables_left > 0)[None, :])
+    allowed = (
+        p.buyer_av[p.pair_b]
+        & p.supplier_av[p.pair_s]
+        & ~busy_b[p.pair_b]
+        & ~busy_s[p.pair_s]
+        & (tables_left > 0)[None, :]
+    )
     allowed[fx | (cap_b_left[p.pair_b] <= 0) | (cap_s_left[p.pair_s] <= 0)] = False
     return allowed
 
@@ -87,9 +102,9 @@ def build_model(p: Problem, allowed: np.ndarray):
             lo_rows = lo[uniq[keep]] if lo is not None else np.zeros(int(keep.sum()))
             blocks.append((row_of[inv[sel]], np.flatnonzero(sel), lo_rows, hi[uniq[keep]]))
 
-    add(vp, np.ones(len(p.pair_ids)), p.must.astype(float))                    # pair meets <= once
-    add(p.pair_b[vp] * n_slots + vs, np.ones(len(p.buyers) * n_slots))         # buyer once per slot
-    add(p.pair_s[vp] * n_slots + vs, np.ones(len(p.suppliers) * n_slots))      # supplier once per slot
+    add(vp, np.ones(len(p.pair_ids)), p.must.astype(float))  # pair meets <= once
+    add(p.pair_b[vp] * n_slots + vs, np.ones(len(p.buyers) * n_slots))  # buyer once per slot
+    add(p.pair_s[vp] * n_slots + vs, np.ones(len(p.suppliers) * n_slots))  # supplier once per slot
     add(vs, (len(p.tables) - np.bincount(p.fixed_slot[fx], minlength=n_slots)).astype(float))
     add(p.pair_b[vp], (p.cap_b - np.bincount(p.pair_b[fx], minlength=len(p.buyers))).astype(float))
     add(p.pair_s[vp], (p.cap_s - np.bincount(p.pair_s[fx], minlength=len(p.suppliers))).astype(float))
@@ -107,8 +122,9 @@ def build_model(p: Problem, allowed: np.ndarray):
     return vp, vs, A, cat(lo, float), cat(hi, float)
 
 
-def solve_milp(c: np.ndarray, A, lo: np.ndarray, hi: np.ndarray, *, integral: bool,
-               time_limit: float, mip_gap: float = 0.0) -> Any:
+def solve_milp(
+    c: np.ndarray, A, lo: np.ndarray, hi: np.ndarray, *, integral: bool, time_limit: float, mip_gap: float = 0.0
+) -> Any:
     """Minimise ``c @ x`` with ``0 <= x <= 1`` and ``lo <= A x <= hi`` through :func:`scipy.optimize.milp`."""
     from scipy.optimize import Bounds, LinearConstraint, milp
 
@@ -116,8 +132,13 @@ def solve_milp(c: np.ndarray, A, lo: np.ndarray, hi: np.ndarray, *, integral: bo
     if integral:
         options["mip_rel_gap"] = float(mip_gap)
     constraints = [LinearConstraint(A, lo, hi)] if A.shape[0] else []
-    return milp(c, integrality=np.full(len(c), 1 if integral else 0), bounds=Bounds(0, 1),
-                constraints=constraints, options=options)
+    return milp(
+        c,
+        integrality=np.full(len(c), 1 if integral else 0),
+        bounds=Bounds(0, 1),
+        constraints=constraints,
+        options=options,
+    )
 
 
 def solve_lp(c: np.ndarray, A, lo: np.ndarray, hi: np.ndarray, *, time_limit: float) -> Any:
@@ -132,21 +153,21 @@ def solve_lp(c: np.ndarray, A, lo: np.ndarray, hi: np.ndarray, *, time_limit: fl
         rows.update(A_ub=A[np.flatnonzero(~eq)], b_ub=hi[~eq])
     if eq.any():
         rows.update(A_eq=A[np.flatnonzero(eq)], b_eq=hi[eq])
-    return linprog(c, bounds=(0, 1), method="highs", **rows,
-                   options={"time_limit": max(float(time_limit), 0.01), "disp": False})
+    return linprog(
+        c, bounds=(0, 1), method="highs", **rows, options={"time_limit": max(float(time_limit), 0.01), "disp": False}
+    )
 
 
 class Solution(NamedTuple):
     """What :func:`optimize` found."""
 
-    x: np.ndarray | None        # 0/1 per variable; None when the model is infeasible
-    bound: float                # upper bound on the total score of the variables
+    x: np.ndarray | None  # 0/1 per variable; None when the model is infeasible
+    bound: float  # upper bound on the total score of the variables
     status: str
     seconds: float
 
 
-def optimize(c: np.ndarray, A, lo: np.ndarray, hi: np.ndarray, *, time_limit: float,
-             mip_gap: float) -> Solution:
+def optimize(c: np.ndarray, A, lo: np.ndarray, hi: np.ndarray, *, time_limit: float, mip_gap: float) -> Solution:
     """Solve the LP relaxation (the bound), then the integer program, exactly.
 
     Slots are interchangeable, which makes plain branch-and-bound on the full
@@ -173,17 +194,16 @@ def optimize(c: np.ndarray, A, lo: np.ndarray, hi: np.ndarray, *, time_limit: fl
         return Solution(None, np.nan, lp.message, took())
     if lp.status == 0 and np.all(np.minimum(lp.x, 1 - lp.x) <= 1e-6):
         logger.info("the LP relaxation is integral: optimal schedule")
-        return Solution(np.round(lp.x), -lp.fun, f"optimal (integral LP relaxation; HiGHS: {lp.message})",
-                        took())
+        return Solution(np.round(lp.x), -lp.fun, f"optimal (integral LP relaxation; HiGHS: {lp.message})", took())
     if lp.status == 0:
         bound, support = -lp.fun, lp.x > 1e-6
         reduced_cost = lp.lower.marginals
-    else:   # no LP optimum: nothing to restrict with, solve the full model
+    else:  # no LP optimum: nothing to restrict with, solve the full model
         logger.warning("LP relaxation stopped early (%s); solving the full integer program", lp.message)
         bound, support, reduced_cost = np.inf, np.ones(len(c), dtype=bool), np.zeros(len(c))
     tol = 1e-7 * (1 + abs(bound)) if np.isfinite(bound) else 0.0
     best, keep, slack = None, support, None
-    guess = 0.01 * float(np.max(np.abs(c)))     # a hundredth of the best pair score
+    guess = 0.01 * float(np.max(np.abs(c)))  # a hundredth of the best pair score
     while True:
         cols = np.flatnonzero(keep)
         res = solve_milp(c[cols], A[:, cols], lo, hi, integral=True, mip_gap=mip_gap, time_limit=left())
@@ -193,10 +213,18 @@ def optimize(c: np.ndarray, A, lo: np.ndarray, hi: np.ndarray, *, time_limit: fl
             x = np.zeros(len(c))
             x[cols] = np.round(res.x)
             best = x if best is None or value(x) > value(best) else best
-        how = ("full integer program" if len(cols) == len(c) else
-               "LP support" if slack is None else f"reduced-cost fixing kept {len(cols)} of {len(c)} variables")
-        if best is not None and (bound <= 0 or (bound - value(best)) / bound <= mip_gap
-                                 or (slack is not None and value(best) >= bound - slack - tol)):
+        how = (
+            "full integer program"
+            if len(cols) == len(c)
+            else "LP support"
+            if slack is None
+            else f"reduced-cost fixing kept {len(cols)} of {len(c)} variables"
+        )
+        if best is not None and (
+            bound <= 0
+            or (bound - value(best)) / bound <= mip_gap
+            or (slack is not None and value(best) >= bound - slack - tol)
+        ):
             logger.info("optimal schedule from the %s", how)
             return Solution(best, bound, f"optimal ({how}; HiGHS: {res.message})", took())
         if len(cols) == len(c) or res.status not in (0, 2) or took() >= time_limit:
@@ -208,13 +236,19 @@ def optimize(c: np.ndarray, A, lo: np.ndarray, hi: np.ndarray, *, time_limit: fl
         keep = support | (reduced_cost <= slack + tol)
         logger.info("reduced-cost fixing with slack %.4g keeps %d of %d variables", slack, keep.sum(), len(c))
     if best is None:
-        raise ScheduleError(f"HiGHS stopped without any schedule after {took():.1f} s ({res.message}); "
-                            f"raise time_limit (now {time_limit})")
+        raise ScheduleError(
+            f"HiGHS stopped without any schedule after {took():.1f} s ({res.message}); "
+            f"raise time_limit (now {time_limit})"
+        )
     if not np.isfinite(bound):
         bound = -float(getattr(res, "mip_dual_bound", -np.inf))
-    status = (f"optimal ({how}; HiGHS: {res.message})" if res.status == 0 and len(cols) == len(c) else
-              f"time limit reached: best schedule found ({how}; {res.message})" if res.status in (0, 1) else
-              f"HiGHS stopped early: {res.message}")
+    status = (
+        f"optimal ({how}; HiGHS: {res.message})"
+        if res.status == 0 and len(cols) == len(c)
+        else f"time limit reached: best schedule found ({how}; {res.message})"
+        if res.status in (0, 1)
+        else f"HiGHS stopped early: {res.message}"
+    )
     return Solution(best, bound, status, took())
 
 
@@ -239,7 +273,7 @@ def conflicting_must_pairs(p: Problem, allowed: np.ndarray, time_limit: float) -
             return not subset
         left = deadline - time.perf_counter()
         res = solve_milp(np.zeros(len(vp)), A, lo, hi, integral=True, time_limit=max(left, 0.5))
-        return res.status != 2   # an unfinished search counts as feasible: keep the pair as suspect
+        return res.status != 2  # an unfinished search counts as feasible: keep the pair as suspect
 
     for i in list(core):
         trial = [j for j in core if j != i]

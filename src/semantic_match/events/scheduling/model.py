@@ -4,6 +4,7 @@
 scheduler's :class:`Schedule`, the event's :class:`~semantic_match.events.event.EventResult`
 and the exports all use it, each with its own columns.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -61,9 +62,11 @@ class Schedule:
     suppliers: tuple[str, ...] = field(default=(), repr=False)
 
     def __repr__(self) -> str:
-        return (f"Schedule(meetings={len(self.meetings)}, objective={self.objective:.4f}, "
-                f"bound={self.bound:.4f}, gap={self.gap:.2%}, status={self.status!r}, "
-                f"solve_seconds={self.solve_seconds:.2f})")
+        return (
+            f"Schedule(meetings={len(self.meetings)}, objective={self.objective:.4f}, "
+            f"bound={self.bound:.4f}, gap={self.gap:.2%}, status={self.status!r}, "
+            f"solve_seconds={self.solve_seconds:.2f})"
+        )
 
     def buyer_agenda(self, buyer_id: Any) -> pd.DataFrame:
         """Meetings of one buyer sorted by slot: ``slot, table, supplier_id, score, fixed, must_meet``.
@@ -80,19 +83,26 @@ class Schedule:
     def supplier_agenda(self, supplier_id: Any) -> pd.DataFrame:
         """Meetings of one supplier sorted by slot: ``slot, table, buyer_id, score, fixed, must_meet``."""
         columns = [c.format(other="buyer") for c in _SCHEDULE_AGENDA]
-        return party_agenda(self.meetings, "supplier", supplier_id, columns,
-                            known=sorted(self.suppliers) or None)
+        return party_agenda(self.meetings, "supplier", supplier_id, columns, known=sorted(self.suppliers) or None)
 
 
 def empty_meetings() -> pd.DataFrame:
     """A table of no meetings with the columns and types of :attr:`Schedule.meetings`."""
-    types = {"buyer_id": object, "supplier_id": object, "slot": object, "table": object, "score": float,
-             "fixed": bool, "must_meet": bool}
+    types = {
+        "buyer_id": object,
+        "supplier_id": object,
+        "slot": object,
+        "table": object,
+        "score": float,
+        "fixed": bool,
+        "must_meet": bool,
+    }
     return pd.DataFrame({c: pd.Series(dtype=types[c]) for c in MEETING_COLUMNS})
 
 
-def party_agenda(meetings: pd.DataFrame, role: str, party: Any, columns: Sequence[str], *,
-                 known: Sequence[str] | None) -> pd.DataFrame:
+def party_agenda(
+    meetings: pd.DataFrame, role: str, party: Any, columns: Sequence[str], *, known: Sequence[str] | None
+) -> pd.DataFrame:
     """The meetings of one buyer or supplier, in the order of ``meetings`` (slot order).
 
     Parameters
@@ -115,8 +125,9 @@ def party_agenda(meetings: pd.DataFrame, role: str, party: Any, columns: Sequenc
     return rows[list(columns)].reset_index(drop=True)
 
 
-def agendas_by_party(meetings: pd.DataFrame, role: str, ids: Sequence[str],
-                     columns: Sequence[str]) -> dict[str, pd.DataFrame]:
+def agendas_by_party(
+    meetings: pd.DataFrame, role: str, ids: Sequence[str], columns: Sequence[str]
+) -> dict[str, pd.DataFrame]:
     """Every party's agenda, as :func:`party_agenda` gives it, computed in one pass over ``meetings``."""
     cols = list(columns)
     groups = {k: g[cols].reset_index(drop=True) for k, g in meetings.groupby(f"{role}_id", sort=False)}

@@ -5,6 +5,7 @@
 ids and required meetings that cannot be held (in words, see :mod:`.diagnose`),
 and numbers pairs, parties and slots so the integer program is built from arrays.
 """
+
 from __future__ import annotations
 
 import logging
@@ -44,23 +45,31 @@ class Problem:
     buyers: list[str]
     suppliers: list[str]
     pair_ids: list[tuple[str, str]]
-    pair_b: np.ndarray          # (n_pairs,) int, buyer index
-    pair_s: np.ndarray          # (n_pairs,) int, supplier index
-    score: np.ndarray           # (n_pairs,) float
-    must: np.ndarray            # (n_pairs,) bool
-    fixed_slot: np.ndarray      # (n_pairs,) int, -1 when not fixed
-    fixed_table: np.ndarray     # (n_pairs,) int, -1 when not fixed or table left open
-    buyer_av: np.ndarray        # (n_buyers, n_slots) bool
-    supplier_av: np.ndarray     # (n_suppliers, n_slots) bool
-    cap_b: np.ndarray           # (n_buyers,) int
-    cap_s: np.ndarray           # (n_suppliers,) int
+    pair_b: np.ndarray  # (n_pairs,) int, buyer index
+    pair_s: np.ndarray  # (n_pairs,) int, supplier index
+    score: np.ndarray  # (n_pairs,) float
+    must: np.ndarray  # (n_pairs,) bool
+    fixed_slot: np.ndarray  # (n_pairs,) int, -1 when not fixed
+    fixed_table: np.ndarray  # (n_pairs,) int, -1 when not fixed or table left open
+    buyer_av: np.ndarray  # (n_buyers, n_slots) bool
+    supplier_av: np.ndarray  # (n_suppliers, n_slots) bool
+    cap_b: np.ndarray  # (n_buyers,) int
+    cap_s: np.ndarray  # (n_suppliers,) int
     do_not_meet: list[tuple[str, str]]
 
 
-def build_problem(pairs: pd.DataFrame, slots: Sequence[Any], tables: int | Sequence[Any], max_per_buyer: Caps,
-                  max_per_supplier: Caps, buyer_availability: Availability,
-                  supplier_availability: Availability, must_meet: PairList, do_not_meet: PairList,
-                  fixed: pd.DataFrame | None) -> Problem:
+def build_problem(
+    pairs: pd.DataFrame,
+    slots: Sequence[Any],
+    tables: int | Sequence[Any],
+    max_per_buyer: Caps,
+    max_per_supplier: Caps,
+    buyer_availability: Availability,
+    supplier_availability: Availability,
+    must_meet: PairList,
+    do_not_meet: PairList,
+    fixed: pd.DataFrame | None,
+) -> Problem:
     """Check the arguments of :func:`schedule_meetings` (same meanings) and number everything.
 
     Raises
@@ -83,25 +92,39 @@ def build_problem(pairs: pd.DataFrame, slots: Sequence[Any], tables: int | Seque
 
     buyers = sorted({b for b, _ in candidates})
     suppliers = sorted({s for _, s in candidates})
-    check_known_ids(set(buyers), set(suppliers), {
-        "must_meet": ([b for b, _ in must], [s for _, s in must]),
-        "do_not_meet": ([b for b, _ in dnm], [s for _, s in dnm]),
-        "fixed": ([r[0] for r in fixed_rows], [r[1] for r in fixed_rows]),
-        "buyer_availability": (list(b_av), []),
-        "supplier_availability": ([], list(s_av)),
-        "max_per_buyer": (list(b_caps[1]), []),
-        "max_per_supplier": ([], list(s_caps[1])),
-    })
+    check_known_ids(
+        set(buyers),
+        set(suppliers),
+        {
+            "must_meet": ([b for b, _ in must], [s for _, s in must]),
+            "do_not_meet": ([b for b, _ in dnm], [s for _, s in dnm]),
+            "fixed": ([r[0] for r in fixed_rows], [r[1] for r in fixed_rows]),
+            "buyer_availability": (list(b_av), []),
+            "supplier_availability": ([], list(s_av)),
+            "max_per_buyer": (list(b_caps[1]), []),
+            "max_per_supplier": ([], list(s_caps[1])),
+        },
+    )
     dnm_set = set(dnm)
-    problems = explain_infeasible(must=must, fixed=fixed_rows, dnm=dnm_set, slots=slot_labels,
-                                  tables=table_labels, b_av=b_av, s_av=s_av, b_caps=b_caps, s_caps=s_caps)
+    problems = explain_infeasible(
+        must=must,
+        fixed=fixed_rows,
+        dnm=dnm_set,
+        slots=slot_labels,
+        tables=table_labels,
+        b_av=b_av,
+        s_av=s_av,
+        b_caps=b_caps,
+        s_caps=s_caps,
+    )
     if problems:
         raise InputError("cannot schedule the required meetings: " + " | ".join(problems))
 
     added = [p for p in dict.fromkeys(must + [r[:2] for r in fixed_rows]) if p not in candidates]
     if added:
-        logger.info("adding %d must-meet/fixed pairs absent from pairs with score 0: %s",
-                    len(added), format_list(added))
+        logger.info(
+            "adding %d must-meet/fixed pairs absent from pairs with score 0: %s", len(added), format_list(added)
+        )
     pool = {p: sc for p, sc in candidates.items() if p not in dnm_set}
     pool.update({p: 0.0 for p in added})
     pair_ids = list(pool)
@@ -122,11 +145,20 @@ def build_problem(pairs: pd.DataFrame, slots: Sequence[Any], tables: int | Seque
         return mat
 
     return Problem(
-        slots=slot_labels, tables=table_labels, buyers=buyers, suppliers=suppliers, pair_ids=pair_ids,
-        pair_b=np.array([b_pos[b] for b, _ in pair_ids]), pair_s=np.array([s_pos[s] for _, s in pair_ids]),
+        slots=slot_labels,
+        tables=table_labels,
+        buyers=buyers,
+        suppliers=suppliers,
+        pair_ids=pair_ids,
+        pair_b=np.array([b_pos[b] for b, _ in pair_ids]),
+        pair_s=np.array([s_pos[s] for _, s in pair_ids]),
         score=np.array([pool[p] for p in pair_ids], dtype=float),
-        must=np.array([p in must_set for p in pair_ids]), fixed_slot=fixed_slot, fixed_table=fixed_table,
-        buyer_av=availability(b_pos, b_av), supplier_av=availability(s_pos, s_av),
+        must=np.array([p in must_set for p in pair_ids]),
+        fixed_slot=fixed_slot,
+        fixed_table=fixed_table,
+        buyer_av=availability(b_pos, b_av),
+        supplier_av=availability(s_pos, s_av),
         cap_b=np.array([b_caps[1].get(b, b_caps[0]) for b in buyers]),
-        cap_s=np.array([s_caps[1].get(s, s_caps[0]) for s in suppliers]), do_not_meet=dnm,
+        cap_s=np.array([s_caps[1].get(s, s_caps[0]) for s in suppliers]),
+        do_not_meet=dnm,
     )

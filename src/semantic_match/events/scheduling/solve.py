@@ -6,6 +6,7 @@ explained (which pairs, and why) before any solving (:mod:`.diagnose`); the
 schedule found is checked against every hard constraint (:mod:`.validate`)
 before it is returned.
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,12 +28,21 @@ __all__ = ["schedule_meetings"]
 logger = logging.getLogger(__name__)
 
 
-def schedule_meetings(pairs: pd.DataFrame, *, slots: Sequence[Any], tables: int | Sequence[Any],
-                      max_per_buyer: Caps = None, max_per_supplier: Caps = None,
-                      buyer_availability: Availability = None, supplier_availability: Availability = None,
-                      must_meet: PairList = (), do_not_meet: PairList = (),
-                      fixed: pd.DataFrame | None = None, time_limit: float = 60.0,
-                      mip_gap: float = 1e-4) -> Schedule:
+def schedule_meetings(
+    pairs: pd.DataFrame,
+    *,
+    slots: Sequence[Any],
+    tables: int | Sequence[Any],
+    max_per_buyer: Caps = None,
+    max_per_supplier: Caps = None,
+    buyer_availability: Availability = None,
+    supplier_availability: Availability = None,
+    must_meet: PairList = (),
+    do_not_meet: PairList = (),
+    fixed: pd.DataFrame | None = None,
+    time_limit: float = 60.0,
+    mip_gap: float = 1e-4,
+) -> Schedule:
     """Schedule one-to-one buyer–supplier meetings in slots at tables, maximising total score.
 
     Parameters
@@ -93,22 +103,41 @@ def schedule_meetings(pairs: pd.DataFrame, *, slots: Sequence[Any], tables: int 
         raise InputError(f"time_limit must be a number of seconds > 0; got {time_limit!r}")
     if isinstance(mip_gap, bool) or not isinstance(mip_gap, (int, float)) or not 0 <= mip_gap < 1:
         raise InputError(f"mip_gap must be a number in [0, 1); got {mip_gap!r}")
-    p = build_problem(pairs, slots, tables, max_per_buyer, max_per_supplier, buyer_availability,
-                      supplier_availability, must_meet, do_not_meet, fixed)
+    p = build_problem(
+        pairs,
+        slots,
+        tables,
+        max_per_buyer,
+        max_per_supplier,
+        buyer_availability,
+        supplier_availability,
+        must_meet,
+        do_not_meet,
+        fixed,
+    )
     allowed = allowed_slots(p)
     vp, vs, A, lo, hi = build_model(p, allowed)
-    logger.info("meeting model: %d pairs, %d slots, %d tables, %d variables, %d constraints, %d nonzeros",
-                len(p.pair_ids), len(p.slots), len(p.tables), len(vp), A.shape[0], A.nnz)
+    logger.info(
+        "meeting model: %d pairs, %d slots, %d tables, %d variables, %d constraints, %d nonzeros",
+        len(p.pair_ids),
+        len(p.slots),
+        len(p.tables),
+        len(vp),
+        A.shape[0],
+        A.nnz,
+    )
     x: np.ndarray = np.zeros(len(vp))
     status, solve_seconds, lp_value = "optimal (nothing to optimise)", 0.0, 0.0
     if len(vp):
         sol = optimize(-p.score[vp], A, lo, hi, time_limit=time_limit, mip_gap=mip_gap)
         if sol.x is None:
             culprits = conflicting_must_pairs(p, allowed, time_limit)
-            raise InputError(f"the must-meet pairs cannot all meet together (each is possible alone): "
-                             f"{len(culprits)} pair(s) {format_list(culprits, 10)} compete for the same "
-                             f"parties, slots or tables; drop some of them from must_meet, widen "
-                             f"availability, or add slots or tables")
+            raise InputError(
+                f"the must-meet pairs cannot all meet together (each is possible alone): "
+                f"{len(culprits)} pair(s) {format_list(culprits, 10)} compete for the same "
+                f"parties, slots or tables; drop some of them from must_meet, widen "
+                f"availability, or add slots or tables"
+            )
         x, lp_value, status, solve_seconds = sol.x, sol.bound, sol.status, sol.seconds
 
     chosen = x > 0.5
@@ -118,36 +147,60 @@ def schedule_meetings(pairs: pd.DataFrame, *, slots: Sequence[Any], tables: int 
     table_idx = assign_tables(p, pair_idx, slot_idx)
     order = np.lexsort((table_idx, slot_idx))
     pair_idx, slot_idx, table_idx = pair_idx[order], slot_idx[order], table_idx[order]
-    meetings = pd.DataFrame({
-        "buyer_id": [p.pair_ids[i][0] for i in pair_idx],
-        "supplier_id": [p.pair_ids[i][1] for i in pair_idx],
-        "slot": [p.slots[i] for i in slot_idx],
-        "table": [p.tables[i] for i in table_idx],
-        "score": p.score[pair_idx],
-        "fixed": p.fixed_slot[pair_idx] >= 0,
-        "must_meet": p.must[pair_idx],
-    }, columns=MEETING_COLUMNS)
+    meetings = pd.DataFrame(
+        {
+            "buyer_id": [p.pair_ids[i][0] for i in pair_idx],
+            "supplier_id": [p.pair_ids[i][1] for i in pair_idx],
+            "slot": [p.slots[i] for i in slot_idx],
+            "table": [p.tables[i] for i in table_idx],
+            "score": p.score[pair_idx],
+            "fixed": p.fixed_slot[pair_idx] >= 0,
+            "must_meet": p.must[pair_idx],
+        },
+        columns=MEETING_COLUMNS,
+    )
     objective = float(meetings["score"].sum())
     bound, gap = bound_and_gap(objective, float(p.score[fx].sum()) + lp_value)
     if not status.startswith("optimal"):
         status += f"; gap {gap:.2%} to the LP bound"
         logger.warning("meeting schedule: %s", status)
     # A last check of the solver's answer against the constraints as the user gave them.
-    broken = validate_schedule(meetings, slots=p.slots, tables=p.tables,
-                               max_per_buyer=dict(zip(p.buyers, p.cap_b.tolist())),
-                               max_per_supplier=dict(zip(p.suppliers, p.cap_s.tolist())),
-                               buyer_availability=availability_dict(p.buyers, p.buyer_av, p.slots),
-                               supplier_availability=availability_dict(p.suppliers, p.supplier_av, p.slots),
-                               must_meet=[q for q, m in zip(p.pair_ids, p.must) if m],
-                               do_not_meet=p.do_not_meet, fixed=fixed)
+    broken = validate_schedule(
+        meetings,
+        slots=p.slots,
+        tables=p.tables,
+        max_per_buyer=dict(zip(p.buyers, p.cap_b.tolist())),
+        max_per_supplier=dict(zip(p.suppliers, p.cap_s.tolist())),
+        buyer_availability=availability_dict(p.buyers, p.buyer_av, p.slots),
+        supplier_availability=availability_dict(p.suppliers, p.supplier_av, p.slots),
+        must_meet=[q for q, m in zip(p.pair_ids, p.must) if m],
+        do_not_meet=p.do_not_meet,
+        fixed=fixed,
+    )
     if broken:
-        raise ScheduleError(f"the solver returned a schedule that breaks {len(broken)} hard constraint(s), "
-                            f"e.g. {broken[0]}; please report this with the input")
-    logger.info("scheduled %d meetings, objective %.4f, LP bound %.4f, gap %.4f%%, %.2f s",
-                len(meetings), objective, bound, 100 * gap, solve_seconds)
-    return Schedule(meetings=meetings, objective=objective, bound=bound, gap=gap, status=status,
-                    solve_seconds=solve_seconds, slots=tuple(p.slots), buyers=tuple(p.buyers),
-                    suppliers=tuple(p.suppliers))
+        raise ScheduleError(
+            f"the solver returned a schedule that breaks {len(broken)} hard constraint(s), "
+            f"e.g. {broken[0]}; please report this with the input"
+        )
+    logger.info(
+        "scheduled %d meetings, objective %.4f, LP bound %.4f, gap %.4f%%, %.2f s",
+        len(meetings),
+        objective,
+        bound,
+        100 * gap,
+        solve_seconds,
+    )
+    return Schedule(
+        meetings=meetings,
+        objective=objective,
+        bound=bound,
+        gap=gap,
+        status=status,
+        solve_seconds=solve_seconds,
+        slots=tuple(p.slots),
+        buyers=tuple(p.buyers),
+        suppliers=tuple(p.suppliers),
+    )
 
 
 def bound_and_gap(objective: float, bound: float) -> tuple[float, float]:

@@ -3,6 +3,7 @@
 Used on the solver's own answer before it is returned, and by organisers on a
 schedule they edited by hand.
 """
+
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -30,11 +31,19 @@ from .inputs import (
 __all__ = ["validate_schedule"]
 
 
-def validate_schedule(meetings: pd.DataFrame, *, slots: Sequence[Any], tables: int | Sequence[Any],
-                      max_per_buyer: Caps = None, max_per_supplier: Caps = None,
-                      buyer_availability: Availability = None, supplier_availability: Availability = None,
-                      must_meet: PairList = (), do_not_meet: PairList = (),
-                      fixed: pd.DataFrame | None = None) -> list[str]:
+def validate_schedule(
+    meetings: pd.DataFrame,
+    *,
+    slots: Sequence[Any],
+    tables: int | Sequence[Any],
+    max_per_buyer: Caps = None,
+    max_per_supplier: Caps = None,
+    buyer_availability: Availability = None,
+    supplier_availability: Availability = None,
+    must_meet: PairList = (),
+    do_not_meet: PairList = (),
+    fixed: pd.DataFrame | None = None,
+) -> list[str]:
     """Every hard constraint a schedule breaks, in words (empty list when it is valid).
 
     Checks: slot and table labels exist; a pair meets at most once; no buyer,
@@ -63,8 +72,12 @@ def validate_schedule(meetings: pd.DataFrame, *, slots: Sequence[Any], tables: i
     """
     if not isinstance(meetings, pd.DataFrame):
         raise InputError(f"meetings must be a DataFrame; got {type(meetings).__name__}")
-    require_columns(meetings, ["buyer_id", "supplier_id", "slot", "table"], where="meetings",
-                    hint="expected buyer_id, supplier_id, slot, table")
+    require_columns(
+        meetings,
+        ["buyer_id", "supplier_id", "slot", "table"],
+        where="meetings",
+        hint="expected buyer_id, supplier_id, slot, table",
+    )
     slot_labels, slot_index = normalize_slots(slots)
     table_labels, table_index = normalize_tables(tables)
     n_slots = len(slot_labels)
@@ -76,16 +89,14 @@ def validate_schedule(meetings: pd.DataFrame, *, slots: Sequence[Any], tables: i
 
     rows = []
     problems = []
-    for b, s, slot, table in zip(meetings["buyer_id"], meetings["supplier_id"], meetings["slot"],
-                                 meetings["table"]):
+    for b, s, slot, table in zip(meetings["buyer_id"], meetings["supplier_id"], meetings["slot"], meetings["table"]):
         pair = (id_key(b), id_key(s))
         slot_i = slot_index.get(id_key(slot), -1)
         table_i = -1 if is_missing(table) else table_index.get(id_key(table), -1)
         if slot_i < 0:
             problems.append(f"meeting {pair} is in unknown slot {slot!r}; slots are {format_list(slot_labels, 12)}")
         if table_i < 0:
-            problems.append(f"meeting {pair} is at unknown table {table!r}; tables are "
-                            f"{format_list(table_labels, 12)}")
+            problems.append(f"meeting {pair} is at unknown table {table!r}; tables are {format_list(table_labels, 12)}")
         rows.append((*pair, slot_i, table_i))
 
     by_pair = defaultdict(list)
@@ -107,34 +118,41 @@ def validate_schedule(meetings: pd.DataFrame, *, slots: Sequence[Any], tables: i
     name = lambda slot: repr(slot_labels[slot]) if slot >= 0 else "an unknown slot"  # noqa: E731
     for pair, where in by_pair.items():
         if len(where) > 1:
-            problems.append(f"pair {pair} meets {len(where)} times (slots {', '.join(map(name, where))}); "
-                            f"a pair meets at most once")
+            problems.append(
+                f"pair {pair} meets {len(where)} times (slots {', '.join(map(name, where))}); a pair meets at most once"
+            )
     for (b, slot), others in by_buyer_slot.items():
         if len(others) > 1:
-            problems.append(f"buyer {b!r} has {len(others)} meetings in slot {name(slot)}: suppliers "
-                            f"{format_list(others)}")
+            problems.append(
+                f"buyer {b!r} has {len(others)} meetings in slot {name(slot)}: suppliers {format_list(others)}"
+            )
     for (s, slot), others in by_supplier_slot.items():
         if len(others) > 1:
-            problems.append(f"supplier {s!r} has {len(others)} meetings in slot {name(slot)}: buyers "
-                            f"{format_list(others)}")
+            problems.append(
+                f"supplier {s!r} has {len(others)} meetings in slot {name(slot)}: buyers {format_list(others)}"
+            )
     for (table, slot), here in by_table_slot.items():
         if len(here) > 1:
-            problems.append(f"table {table_labels[table]!r} hosts {len(here)} meetings in slot {name(slot)}: "
-                            f"{format_list(here)}")
+            problems.append(
+                f"table {table_labels[table]!r} hosts {len(here)} meetings in slot {name(slot)}: {format_list(here)}"
+            )
     for slot, n in sorted(per_slot.items()):
         if n > len(table_labels):
             problems.append(f"slot {name(slot)} has {n} meetings but there are only {len(table_labels)} tables")
-    for role, counts, (default, caps), cap_name in (("buyer", per_buyer, b_caps, "max_per_buyer"),
-                                                    ("supplier", per_supplier, s_caps, "max_per_supplier")):
+    for role, counts, (default, caps), cap_name in (
+        ("buyer", per_buyer, b_caps, "max_per_buyer"),
+        ("supplier", per_supplier, s_caps, "max_per_supplier"),
+    ):
         for party, n in sorted(counts.items()):
             if n > caps.get(party, default):
-                problems.append(f"{role} {party!r} has {n} meetings, more than {cap_name} = "
-                                f"{caps.get(party, default)}")
+                problems.append(f"{role} {party!r} has {n} meetings, more than {cap_name} = {caps.get(party, default)}")
     for b, s, slot, _ in rows:
         for role, party, av in (("buyer", b, b_av), ("supplier", s, s_av)):
             if slot >= 0 and party in av and slot not in av[party]:
-                problems.append(f"meeting {(b, s)} in slot {name(slot)} is outside {role} {party!r}'s "
-                                f"availability {format_list([slot_labels[i] for i in sorted(av[party])], 12)}")
+                problems.append(
+                    f"meeting {(b, s)} in slot {name(slot)} is outside {role} {party!r}'s "
+                    f"availability {format_list([slot_labels[i] for i in sorted(av[party])], 12)}"
+                )
     for pair in pair_list(must_meet, "must_meet"):
         if pair not in by_pair:
             problems.append(f"must-meet pair {pair} has no meeting")

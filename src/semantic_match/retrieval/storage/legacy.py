@@ -5,6 +5,7 @@ its files, and the lexical channels are rebuilt from the items' stored normalise
 the saved settings, which gives exactly the 0.1.0 ranking. ``semantic-match upgrade DIR``
 (or any save into the folder) rewrites it in the current format.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -23,8 +24,14 @@ __all__ = ["MANIFEST", "LEGACY_FILES", "is_legacy_folder", "read_legacy_manifest
 
 MANIFEST = "manifest.json"
 LEGACY_FORMAT_VERSION = 1
-_LEXICAL = ("lexical_char_vocab.json", "lexical_char_idf.npy", "lexical_char_matrix.npz",
-            "lexical_bm25_vocab.json", "lexical_bm25_idf.npy", "lexical_bm25_matrix.npz")
+_LEXICAL = (
+    "lexical_char_vocab.json",
+    "lexical_char_idf.npy",
+    "lexical_char_matrix.npz",
+    "lexical_bm25_vocab.json",
+    "lexical_bm25_idf.npy",
+    "lexical_bm25_matrix.npz",
+)
 #: Every file name a format-1 folder may hold (what an upgrade may remove).
 LEGACY_FILES = (MANIFEST, "items.parquet", "dense.faiss", *_LEXICAL)
 
@@ -47,8 +54,10 @@ def read_legacy_manifest(folder: Path) -> dict:
     if not isinstance(manifest, dict) or manifest.get("format") != "semantic_match.index":
         raise IndexFormatError(f"'{folder}' is not a semantic_match index")
     if manifest.get("format_version") != LEGACY_FORMAT_VERSION:
-        raise IndexFormatError(f"index '{folder}' has format version {manifest.get('format_version')!r}; this "
-                               f"library reads versions 1 and 2; rebuild the index with `semantic-match index`")
+        raise IndexFormatError(
+            f"index '{folder}' has format version {manifest.get('format_version')!r}; this "
+            f"library reads versions 1 and 2; rebuild the index with `semantic-match index`"
+        )
     return manifest
 
 
@@ -70,8 +79,10 @@ def _verified(folder: Path, name: str, info: object) -> bytes:
         os.close(fd)
     data = b"".join(chunks)
     if len(data) != info["bytes"] or hashlib.sha256(data).hexdigest() != info["sha256"]:
-        raise IndexFormatError(f"index file '{folder / name}' does not match its checksum in the manifest "
-                               f"(corrupt or edited); rebuild the index")
+        raise IndexFormatError(
+            f"index file '{folder / name}' does not match its checksum in the manifest "
+            f"(corrupt or edited); rebuild the index"
+        )
     return data
 
 
@@ -82,9 +93,11 @@ def read_legacy(folder: Path) -> tuple[dict, pd.DataFrame, np.ndarray | None]:
     expected = {"items.parquet", *_LEXICAL} | ({"dense.faiss"} if manifest.get("encoder") else set())
     if not isinstance(files, dict) or set(files) != expected:
         listed = set(files) if isinstance(files, dict) else set()
-        raise IndexFormatError(f"index '{folder}': its manifest's file list does not match its structure "
-                               f"(missing {sorted(expected - listed)[:3]}, unexpected {sorted(listed - expected)[:3]}); "
-                               f"rebuild the index")
+        raise IndexFormatError(
+            f"index '{folder}': its manifest's file list does not match its structure "
+            f"(missing {sorted(expected - listed)[:3]}, unexpected {sorted(listed - expected)[:3]}); "
+            f"rebuild the index"
+        )
     data = {name: _verified(folder, name, files[name]) for name in sorted(expected)}
     try:
         items = pd.read_parquet(io.BytesIO(data["items.parquet"]))

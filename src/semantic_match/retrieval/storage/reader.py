@@ -26,6 +26,7 @@ File content hashes are XXH3-128 (xxhash: ~4 GB/s, so verifying a million-item i
 about half a second); they detect corruption and stray edits. The commit protects itself
 with a SHA-256 of its canonical JSON.
 """
+
 from __future__ import annotations
 
 import errno
@@ -43,9 +44,24 @@ import xxhash
 from ...errors import IndexFormatError
 
 __all__ = [
-    "CURRENT", "LOCK", "COMMIT_RE", "SEGMENT_RE", "COMMIT_DATA_RE", "TMP_RE", "HASH_BLOCK", "IndexChangedError",
-    "VerifiedFile", "Snapshot", "open_snapshot", "read_current", "commit_checksum", "hash_bytes",
-    "is_index_folder", "fsync_dir", "open_regular", "verify_file",
+    "CURRENT",
+    "LOCK",
+    "COMMIT_RE",
+    "SEGMENT_RE",
+    "COMMIT_DATA_RE",
+    "TMP_RE",
+    "HASH_BLOCK",
+    "IndexChangedError",
+    "VerifiedFile",
+    "Snapshot",
+    "open_snapshot",
+    "read_current",
+    "commit_checksum",
+    "hash_bytes",
+    "is_index_folder",
+    "fsync_dir",
+    "open_regular",
+    "verify_file",
 ]
 
 CURRENT = "CURRENT"
@@ -102,8 +118,9 @@ def open_regular(name: str, dir_fd: int | None, where: str) -> int:
         raise
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise IndexFormatError(f"{where} is a symbolic link; index files must be regular files "
-                                   f"(rebuild the index)") from None
+            raise IndexFormatError(
+                f"{where} is a symbolic link; index files must be regular files (rebuild the index)"
+            ) from None
         raise IndexFormatError(f"{where} cannot be opened ({exc.strerror}); rebuild the index") from None
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):
@@ -177,8 +194,9 @@ def verify_file(folder: Path, rel: str, dir_fd: int | None, info: object, *, kee
             except OSError as exc:
                 if exc.errno == errno.ENOENT:
                     raise FileNotFoundError(errno.ENOENT, "no such folder", rel) from None
-                raise IndexFormatError(f"index folder part '{folder / parts[0]}' is not a plain folder "
-                                       f"({exc.strerror}); rebuild the index") from None
+                raise IndexFormatError(
+                    f"index folder part '{folder / parts[0]}' is not a plain folder ({exc.strerror}); rebuild the index"
+                ) from None
         try:
             fd = open_regular(parts[-1], sub_fd if sub_fd is not None else dir_fd, where)
         except FileNotFoundError:
@@ -189,8 +207,9 @@ def verify_file(folder: Path, rel: str, dir_fd: int | None, info: object, *, kee
     size = os.fstat(fd).st_size
     if size != info["bytes"]:
         os.close(fd)
-        raise IndexFormatError(f"{where} has {size} bytes, its commit says {info['bytes']} (truncated or "
-                               f"replaced); rebuild the index")
+        raise IndexFormatError(
+            f"{where} has {size} bytes, its commit says {info['bytes']} (truncated or replaced); rebuild the index"
+        )
     # Hash in blocks: a large file is verified without holding it in memory.
     h = xxhash.xxh3_128()
     kept: list[bytes] | None = [] if keep_bytes else None
@@ -207,15 +226,19 @@ def verify_file(folder: Path, rel: str, dir_fd: int | None, info: object, *, kee
     if total != size or h.hexdigest() != info["xxh3"]:
         os.close(fd)
         raise IndexFormatError(f"{where} does not match its checksum (corrupt or edited); rebuild the index")
-    return VerifiedFile(name=rel, fd=fd, size=size, path=_fd_path(fd, folder / rel),
-                        data=b"".join(kept) if kept is not None else None)
+    return VerifiedFile(
+        name=rel, fd=fd, size=size, path=_fd_path(fd, folder / rel), data=b"".join(kept) if kept is not None else None
+    )
 
 
 def read_current(folder: Path, dir_fd: int | None = None) -> str | None:
     """The live commit file's name, or None when the folder has no ``CURRENT``."""
     try:
-        fd = open_regular(CURRENT, dir_fd, f"'{folder / CURRENT}'") if dir_fd is not None else \
-            open_regular(str(folder / CURRENT), None, f"'{folder / CURRENT}'")
+        fd = (
+            open_regular(CURRENT, dir_fd, f"'{folder / CURRENT}'")
+            if dir_fd is not None
+            else open_regular(str(folder / CURRENT), None, f"'{folder / CURRENT}'")
+        )
     except FileNotFoundError:
         return None
     try:
@@ -224,8 +247,9 @@ def read_current(folder: Path, dir_fd: int | None = None) -> str | None:
         os.close(fd)
     name = text.decode("ascii", errors="replace").strip()
     if not COMMIT_RE.fullmatch(name):
-        raise IndexFormatError(f"'{folder / CURRENT}' does not name a commit file (it holds {text[:60]!r}); "
-                               f"rebuild the index")
+        raise IndexFormatError(
+            f"'{folder / CURRENT}' does not name a commit file (it holds {text[:60]!r}); rebuild the index"
+        )
     return name
 
 
@@ -253,12 +277,15 @@ def _validate_commit_files(folder: Path, commit: dict, expected: set[str]) -> di
     listed = set(files)
     bad = sorted(r for r in listed if not _REL_RE.fullmatch(r) or ".." in r)
     if bad:
-        raise IndexFormatError(f"index '{folder}': its commit names files outside the index layout {bad[:3]}; "
-                               f"rebuild the index")
+        raise IndexFormatError(
+            f"index '{folder}': its commit names files outside the index layout {bad[:3]}; rebuild the index"
+        )
     if listed != expected:
         missing, extra = sorted(expected - listed), sorted(listed - expected)
-        raise IndexFormatError(f"index '{folder}': its commit's file list does not match its structure "
-                               f"(missing {missing[:3]}, unexpected {extra[:3]}); rebuild the index")
+        raise IndexFormatError(
+            f"index '{folder}': its commit's file list does not match its structure "
+            f"(missing {missing[:3]}, unexpected {extra[:3]}); rebuild the index"
+        )
     return files
 
 
@@ -297,10 +324,13 @@ def open_snapshot(folder: Path, expected_files, *, keep_bytes=lambda rel: True, 
             try:
                 commit = json.loads(raw.decode("utf-8"))
             except ValueError as exc:
-                raise IndexFormatError(f"commit '{folder / name}' is not valid JSON ({exc}); rebuild the index") from None
+                raise IndexFormatError(
+                    f"commit '{folder / name}' is not valid JSON ({exc}); rebuild the index"
+                ) from None
             if not isinstance(commit, dict) or commit.get("checksum") != commit_checksum(commit):
-                raise IndexFormatError(f"commit '{folder / name}' does not match its own checksum (corrupt or "
-                                       f"edited); rebuild the index")
+                raise IndexFormatError(
+                    f"commit '{folder / name}' does not match its own checksum (corrupt or edited); rebuild the index"
+                )
             expected = expected_files(commit)
             files = _validate_commit_files(folder, commit, expected)
             snap = Snapshot(folder=folder, commit_name=name, commit=commit)
@@ -317,8 +347,9 @@ def open_snapshot(folder: Path, expected_files, *, keep_bytes=lambda rel: True, 
             except (IndexFormatError, OSError):
                 moved = True
             if not moved:
-                raise IndexFormatError(f"index '{folder}' is missing its file '{exc.filename or exc}'; "
-                                       f"rebuild the index") from None
+                raise IndexFormatError(
+                    f"index '{folder}' is missing its file '{exc.filename or exc}'; rebuild the index"
+                ) from None
             last = exc
             time.sleep(min(0.002 * (attempt + 1), 0.05))
         except BaseException:
@@ -327,8 +358,9 @@ def open_snapshot(folder: Path, expected_files, *, keep_bytes=lambda rel: True, 
             raise
         finally:
             os.close(dir_fd)
-    raise IndexChangedError(f"index '{folder}' changed {attempts} times while it was being opened ({last}); "
-                            f"open it again")
+    raise IndexChangedError(
+        f"index '{folder}' changed {attempts} times while it was being opened ({last}); open it again"
+    )
 
 
 def is_index_folder(folder: Path) -> bool:
@@ -340,5 +372,3 @@ def is_index_folder(folder: Path) -> bool:
     except (OSError, ValueError):
         return False
     return isinstance(data, dict) and data.get("format") == "semantic_match.index"
-
-

@@ -21,6 +21,7 @@ Term ids are ids of append-only vocabularies, so later commits read older segmen
 unchanged. Arrays are ``.npy`` without pickle; large arrays are memory-mapped from the
 verified file descriptors.
 """
+
 from __future__ import annotations
 
 import io
@@ -34,8 +35,18 @@ from ...errors import IndexFormatError
 from ..lexical import LexicalStats, Vocabulary
 from .reader import Snapshot
 
-__all__ = ["segment_files", "stats_files", "write_segment", "read_segment", "write_stats", "read_stats",
-           "write_tombstones", "read_tombstones", "segment_entry", "MMAP_MIN_BYTES"]
+__all__ = [
+    "segment_files",
+    "stats_files",
+    "write_segment",
+    "read_segment",
+    "write_stats",
+    "read_stats",
+    "write_tombstones",
+    "read_tombstones",
+    "segment_entry",
+    "MMAP_MIN_BYTES",
+]
 
 _CSR = ("indptr", "indices", "data")
 _STATS = ("char_vocab.json", "bm25_vocab.json", "char_df.npy", "bm25_df.npy")
@@ -59,9 +70,15 @@ def stats_files(data_dir: str) -> set[str]:
 
 def segment_entry(seg) -> dict:
     """The commit's description of a written segment (see :class:`..state.Segment`)."""
-    return {"name": seg.name, "rows": seg.rows, "deleted": seg.rows - seg.n_live, "tombstones": None,
-            "char": seg.char_counts is not None, "ann": seg.ann.factory if seg.ann is not None else None,
-            "bm25_terms": seg.bm25_post.shape[0]}
+    return {
+        "name": seg.name,
+        "rows": seg.rows,
+        "deleted": seg.rows - seg.n_live,
+        "tombstones": None,
+        "char": seg.char_counts is not None,
+        "ann": seg.ann.factory if seg.ann is not None else None,
+        "bm25_terms": seg.bm25_post.shape[0],
+    }
 
 
 def _save_npy(path: Path, arr: np.ndarray) -> None:
@@ -103,22 +120,36 @@ def _csr(snap: Snapshot, name: str, ch: str, rows: int, width: int) -> sp.csr_ma
     indptr = _load_npy(snap, f"{name}/{ch}_indptr.npy")
     indices = _load_npy(snap, f"{name}/{ch}_indices.npy")
     data = _load_npy(snap, f"{name}/{ch}_data.npy")
-    ok = (indptr.ndim == 1 and len(indptr) == rows + 1 and indices.ndim == 1 and data.ndim == 1
-          and indptr.dtype.kind == "i" and indices.dtype.kind == "i" and data.dtype == np.float32
-          and indptr[0] == 0 and indptr[-1] == len(indices) and len(data) == len(indices))
+    ok = (
+        indptr.ndim == 1
+        and len(indptr) == rows + 1
+        and indices.ndim == 1
+        and data.ndim == 1
+        and indptr.dtype.kind == "i"
+        and indices.dtype.kind == "i"
+        and data.dtype == np.float32
+        and indptr[0] == 0
+        and indptr[-1] == len(indices)
+        and len(data) == len(indices)
+    )
     # Full scans of large mapped arrays would touch every page: check bounds on small ones, and
     # on large ones only what is cheap (the ends); the content hash already vouches for the rest.
     if ok and len(indices) < (1 << 22):
-        ok = (not (np.diff(indptr) < 0).any() and (not len(indices) or (indices.min() >= 0
-              and indices.max() < width)) and bool(np.isfinite(data).all()) and not (data < 0).any())
+        ok = (
+            not (np.diff(indptr) < 0).any()
+            and (not len(indices) or (indices.min() >= 0 and indices.max() < width))
+            and bool(np.isfinite(data).all())
+            and not (data < 0).any()
+        )
     if not ok:
-        raise IndexFormatError(f"segment '{name}': its {ch} arrays are inconsistent with {rows} rows and "
-                               f"{width} columns; rebuild the index")
+        raise IndexFormatError(
+            f"segment '{name}': its {ch} arrays are inconsistent with {rows} rows and "
+            f"{width} columns; rebuild the index"
+        )
     return sp.csr_matrix((data, indices, indptr), shape=(rows, width))
 
 
-def read_segment(snap: Snapshot, entry: dict, *, dim: int | None, stats: LexicalStats, text_col: str,
-                 id_col: str):
+def read_segment(snap: Snapshot, entry: dict, *, dim: int | None, stats: LexicalStats, text_col: str, id_col: str):
     """Open a verified segment; every array is checked against the commit's structure."""
     import pyarrow as pa
 
@@ -133,8 +164,10 @@ def read_segment(snap: Snapshot, entry: dict, *, dim: int | None, stats: Lexical
     except (pa.ArrowException, ValueError, OSError) as exc:
         raise IndexFormatError(f"segment '{name}': items.arrow is unreadable ({exc}); rebuild the index") from None
     if table.num_rows != rows or text_col not in table.column_names or id_col not in table.column_names:
-        raise IndexFormatError(f"segment '{name}': items.arrow holds {table.num_rows} rows (commit: {rows}) or "
-                               f"lacks its id/text columns; rebuild the index")
+        raise IndexFormatError(
+            f"segment '{name}': items.arrow holds {table.num_rows} rows (commit: {rows}) or "
+            f"lacks its id/text columns; rebuild the index"
+        )
     vectors = ann = None
     if dim is not None:
         if entry.get("ann"):
@@ -142,16 +175,21 @@ def read_segment(snap: Snapshot, entry: dict, *, dim: int | None, stats: Lexical
             try:
                 ann = DenseIndex.load(f.path, factory=entry["ann"], mmap=True)
             except RuntimeError as exc:
-                raise IndexFormatError(f"segment '{name}': dense.faiss is unreadable ({exc}); rebuild the index") \
-                    from None
+                raise IndexFormatError(
+                    f"segment '{name}': dense.faiss is unreadable ({exc}); rebuild the index"
+                ) from None
             if ann.ntotal != rows or ann.dim != dim:
-                raise IndexFormatError(f"segment '{name}': dense.faiss holds {ann.ntotal} vectors of dim {ann.dim}, "
-                                       f"expected {rows} of dim {dim}; rebuild the index")
+                raise IndexFormatError(
+                    f"segment '{name}': dense.faiss holds {ann.ntotal} vectors of dim {ann.dim}, "
+                    f"expected {rows} of dim {dim}; rebuild the index"
+                )
         else:
             vectors = _load_npy(snap, f"{name}/vectors.npy")
             if vectors.dtype != np.float32 or vectors.shape != (rows, dim):
-                raise IndexFormatError(f"segment '{name}': vectors.npy holds {vectors.dtype} {vectors.shape}, "
-                                       f"expected float32 ({rows}, {dim}); rebuild the index")
+                raise IndexFormatError(
+                    f"segment '{name}': vectors.npy holds {vectors.dtype} {vectors.shape}, "
+                    f"expected float32 ({rows}, {dim}); rebuild the index"
+                )
     terms = entry.get("bm25_terms")
     if not isinstance(terms, int) or not 0 <= terms <= len(stats.bm25_vocab):
         raise IndexFormatError(f"segment '{name}': its term count {terms!r} exceeds the vocabulary; rebuild the index")
@@ -160,9 +198,16 @@ def read_segment(snap: Snapshot, entry: dict, *, dim: int | None, stats: Lexical
     doc_len = _load_npy(snap, f"{name}/doc_len.npy")
     if doc_len.shape != (rows,) or doc_len.dtype != np.float32:
         raise IndexFormatError(f"segment '{name}': doc_len.npy does not hold {rows} float32 lengths")
-    return Segment(table=table, vectors=vectors, ann=ann, char_counts=char, bm25_post=post, doc_len=doc_len,
-                   name=name, files={r: snap.commit["files"][r] for r in snap.commit["files"]
-                                     if r.startswith(name + "/")})
+    return Segment(
+        table=table,
+        vectors=vectors,
+        ann=ann,
+        char_counts=char,
+        bm25_post=post,
+        doc_len=doc_len,
+        name=name,
+        files={r: snap.commit["files"][r] for r in snap.commit["files"] if r.startswith(name + "/")},
+    )
 
 
 def write_stats(folder: Path, stats: LexicalStats) -> None:
@@ -184,11 +229,23 @@ def read_stats(snap: Snapshot, data_dir: str, info: dict) -> LexicalStats:
             raise IndexFormatError(f"'{data_dir}/{name}' is not a vocabulary ({exc}); rebuild the index") from None
     char_df = np.asarray(_load_npy(snap, f"{data_dir}/char_df.npy"))
     bm25_df = np.asarray(_load_npy(snap, f"{data_dir}/bm25_df.npy"))
-    if (char_df.shape != (len(vocabs[0]),) or bm25_df.shape != (len(vocabs[1]),)
-            or char_df.dtype.kind != "i" or bm25_df.dtype.kind != "i" or (char_df < 0).any() or (bm25_df < 0).any()):
+    if (
+        char_df.shape != (len(vocabs[0]),)
+        or bm25_df.shape != (len(vocabs[1]),)
+        or char_df.dtype.kind != "i"
+        or bm25_df.dtype.kind != "i"
+        or (char_df < 0).any()
+        or (bm25_df < 0).any()
+    ):
         raise IndexFormatError(f"'{data_dir}': document frequencies do not match the vocabularies; rebuild the index")
-    return LexicalStats(vocabs[0], vocabs[1], char_df.astype(np.int64), bm25_df.astype(np.int64),
-                        int(info["n_docs"]), float(info["total_len"]))
+    return LexicalStats(
+        vocabs[0],
+        vocabs[1],
+        char_df.astype(np.int64),
+        bm25_df.astype(np.int64),
+        int(info["n_docs"]),
+        float(info["total_len"]),
+    )
 
 
 def write_tombstones(folder: Path, segment: str, live: np.ndarray) -> str:
@@ -200,8 +257,12 @@ def write_tombstones(folder: Path, segment: str, live: np.ndarray) -> str:
 def read_tombstones(snap: Snapshot, rel: str, rows: int) -> np.ndarray:
     """The live mask of a segment from its tombstone file."""
     dead = np.asarray(_load_npy(snap, rel))
-    if dead.ndim != 1 or dead.dtype.kind != "i" or (len(dead) and (dead.min() < 0 or dead.max() >= rows)) \
-            or (np.diff(dead) <= 0).any():
+    if (
+        dead.ndim != 1
+        or dead.dtype.kind != "i"
+        or (len(dead) and (dead.min() < 0 or dead.max() >= rows))
+        or (np.diff(dead) <= 0).any()
+    ):
         raise IndexFormatError(f"'{rel}' is not a sorted list of row positions below {rows}; rebuild the index")
     live = np.ones(rows, dtype=bool)
     live[dead] = False

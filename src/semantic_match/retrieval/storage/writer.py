@@ -2,6 +2,7 @@
 
 See :mod:`.reader` for the folder layout and the readers' side of the protocol.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,8 +39,11 @@ def writer_lock(folder: Path, *, blocking: bool = True) -> Iterator[bool]:
     """Hold the folder's writer lock (one writer at a time; readers never take it)."""
     import fcntl
 
-    fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0),
-                 umask_mode(0o666))
+    fd = os.open(
+        folder / LOCK,
+        os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0),
+        umask_mode(0o666),
+    )
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
@@ -209,8 +213,11 @@ class FolderWriter:
             if COMMIT_RE.fullmatch(name) and name not in keep_commits and entry.is_file(follow_symlinks=False):
                 os.unlink(entry.path)
                 removed.append(name)
-            elif (SEGMENT_RE.fullmatch(name) or COMMIT_DATA_RE.fullmatch(name)) and name not in keep_dirs \
-                    and entry.is_dir(follow_symlinks=False):
+            elif (
+                (SEGMENT_RE.fullmatch(name) or COMMIT_DATA_RE.fullmatch(name))
+                and name not in keep_dirs
+                and entry.is_dir(follow_symlinks=False)
+            ):
                 shutil.rmtree(entry.path, ignore_errors=True)
                 removed.append(name)
         return removed
@@ -243,8 +250,9 @@ def check_target(folder: Path, *, overwrite: bool) -> None:
             raise InputError(f"'{folder}' exists and is not a folder; choose a folder path for the index")
         if any(True for _ in os.scandir(folder)):
             if not is_index_folder(folder):
-                raise InputError(f"'{folder}' exists and is not a semantic_match index folder; choose a new or "
-                                 f"empty folder")
+                raise InputError(
+                    f"'{folder}' exists and is not a semantic_match index folder; choose a new or empty folder"
+                )
             if not overwrite:
                 raise InputError(f"'{folder}' already holds an index; pass overwrite=True to replace it")
     parent = folder.resolve().parent if folder.exists() else folder.absolute().parent
