@@ -7,8 +7,12 @@ For every query and segment:
 - **dense**: an approximate (IVF) search of a large segment, an exact one of a small segment;
   its best :data:`CANDIDATES` items are candidates. Candidates found only by BM25 get their
   exact cosine from the stored vectors.
-- **char** (character n-gram TF-IDF) rescores the candidates; large segments recompute the
-  candidates' n-gram counts from their stored text.
+- **char** (character n-gram TF-IDF) proposes candidates through the word vocabulary: the
+  vocabulary words closest to the query by character 3- and 4-grams (:data:`FUZZY_WORDS` of them,
+  "mikroskop" for "oftalmoskopi", "lincomycin" for "erythromycin") score the items that contain
+  them through their BM25 postings, weighted by that closeness; the best :data:`CANDIDATES` are
+  candidates. Then it rescores every candidate exactly; large segments recompute the candidates'
+  n-gram counts from their stored text.
 
 Convex fusion min-max-normalises each channel over the allowed items. On the candidate path:
 BM25's maximum and minimum are exact; the dense maximum is the best candidate's and the
@@ -21,6 +25,7 @@ reference this path is measured against (docs/benchmarks.md).
 from __future__ import annotations
 
 import time
+import weakref
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -32,12 +37,62 @@ if TYPE_CHECKING:  # pragma: no cover
     from .matcher import Matcher
     from .state import IndexState
 
-__all__ = ["rank_candidates", "CANDIDATES", "SELECTIVE_ROWS"]
+__all__ = ["rank_candidates", "CANDIDATES", "SELECTIVE_ROWS", "FUZZY_WORDS", "FUZZY_MIN_SIMILARITY"]
 
 #: Candidates per channel and query (at least 20 x k).
 CANDIDATES = 200
 #: A filter leaving at most this many rows of a large segment is searched exactly on that subset.
 SELECTIVE_ROWS = 50_000
+#: Vocabulary words, closest to the query by character n-grams, whose items are char candidates.
+FUZZY_WORDS = 24
+#: ... provided their cosine to the query (3- and 4-grams) reaches this.
+FUZZY_MIN_SIMILARITY = 0.1
+
+# Per lexical index: its vocabulary words' character vectors (3- and 4-grams), by n-gram.
+_WORD_GRAMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _word_grams(lex) -> sp.csr_matrix:
+    """(n-grams, words): the L2-normalised 3- and 4-gram TF-IDF vectors of the BM25 vocabulary's words.
+
+    Built once per state of the statistics (the idf array is replaced whenever they change).
+    """
+    key = id(lex.bm25_idf_)
+    cached = _WORD_GRAMS.get(lex)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    words = lex.stats_.bm25_vocab.terms
+    vec = lex.char_vectors(list(words)) if len(words) else sp.csr_matrix((0, len(lex.char_idf_)), dtype=np.float32)
+    vec = sp.csr_matrix(vec, dtype=np.float32)
+    # Bigrams are shared by too many words to say which are alike; dead words propose nothing.
+    long_gram = np.array([len(g.strip()) >= 3 for g in lex.stats_.char_vocab.terms], dtype=bool)
+    if len(long_gram) < vec.shape[1]:
+        long_gram = np.pad(long_gram, (0, vec.shape[1] - len(long_gram)))
+    keep = long_gram[vec.indices] & np.repeat(lex.bm25_live_[: vec.shape[0]], np.diff(vec.indptr))
+    vec.data[~keep] = 0
+    vec.eliminate_zeros()
+    from sklearn.preprocessing import normalize
+
+    by_gram = normalize(vec, norm="l2", copy=False).T.tocsr()
+    _WORD_GRAMS[lex] = (key, by_gram)
+    return by_gram
+
+
+def _fuzzy_terms(lex, q_char_row: sp.csr_matrix, exclude: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Vocabulary words closest to a query by character 3/4-grams, and their cosines."""
+    by_gram = _word_grams(lex)
+    if not q_char_row.nnz or by_gram.shape[1] == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.float32)
+    q = sp.csr_matrix(q_char_row, dtype=np.float32)
+    q = q[:, : by_gram.shape[0]] if q.shape[1] > by_gram.shape[0] else q
+    sims = np.asarray((q @ by_gram[: q.shape[1]]).todense(), dtype=np.float32).ravel()
+    if len(exclude):
+        sims[exclude[exclude < len(sims)]] = 0
+    n = min(FUZZY_WORDS, int((sims >= FUZZY_MIN_SIMILARITY).sum()))
+    if n == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.float32)
+    top = np.argpartition(-sims, n - 1)[:n]
+    return top.astype(np.int64), sims[top]
 
 
 def _segment_masks(state: IndexState, mask: np.ndarray | None) -> list[np.ndarray | None]:
@@ -57,11 +112,14 @@ def _segment_masks(state: IndexState, mask: np.ndarray | None) -> list[np.ndarra
     return out
 
 
-def _bm25(seg, lex, terms: np.ndarray) -> np.ndarray | None:
-    """Exact BM25 of every row of a segment (dense array), or None when no query term occurs in it."""
+def _bm25(seg, lex, terms: np.ndarray, term_weights: np.ndarray | None = None) -> np.ndarray | None:
+    """Exact BM25 of every row of a segment (dense array), or None when no query term occurs in it.
+
+    ``term_weights`` scale each term's contribution (fuzzy candidates); default 1.
+    """
     post = seg.bm25_post
     rows_parts, w_parts = [], []
-    for t in terms:
+    for j, t in enumerate(terms):
         if t >= post.shape[0]:
             continue
         lo, hi = post.indptr[t], post.indptr[t + 1]
@@ -70,7 +128,8 @@ def _bm25(seg, lex, terms: np.ndarray) -> np.ndarray | None:
         rows = np.asarray(post.indices[lo:hi])
         tf = np.asarray(post.data[lo:hi], dtype=np.float32)
         rows_parts.append(rows)
-        w_parts.append(lex.bm25_weights(tf, np.asarray(seg.doc_len[rows], dtype=np.float32), np.full(len(rows), t)))
+        w = lex.bm25_weights(tf, np.asarray(seg.doc_len[rows], dtype=np.float32), np.full(len(rows), t))
+        w_parts.append(w if term_weights is None else w * np.float32(term_weights[j]))
     if not rows_parts:
         return None
     return np.bincount(np.concatenate(rows_parts), weights=np.concatenate(w_parts), minlength=seg.rows).astype(
@@ -173,7 +232,9 @@ def rank_candidates(
             dense.append(_dense_batch(seg, vectors, allowed, n_allowed, n_cand))
     per_query = []
     vec_cache: list[dict] = [{} for _ in state.segments]
+    use_char = m.mode != "dense" and (m.fusion == "rrf" or m.weights_.get("char", 0) > 0)
     for qi in range(n_q):
+        fuzzy = _fuzzy_terms(lex, q_char[qi], q_terms[qi]) if use_char else None
         seg_ids, seg_rows, d_parts, b_parts = [], [], [], []
         bm25_hi, bm25_lo_zero, bm25_min, dense_lo = 0.0, False, np.inf, np.inf
         for si, seg in enumerate(state.segments):
@@ -192,6 +253,12 @@ def rank_candidates(
                 bm25_lo_zero |= len(touched) < n_allowed
             else:
                 bm25_lo_zero = True
+            if fuzzy is not None and len(fuzzy[0]):
+                near = _bm25(seg, lex, fuzzy[0], fuzzy[1])
+                if near is not None:
+                    hit = np.flatnonzero(near > 0) if allowed is None else np.flatnonzero((near > 0) & allowed)
+                    if len(hit):
+                        cands.append(_best(near, hit, n_cand))
             if dense[si] is not None:
                 top, lookup, lows = dense[si]
                 cands.append(top[qi])
