@@ -142,6 +142,23 @@ def main() -> None:
             },
         ]
         print_table(rates, "Throughput of one single-threaded worker (the sizing unit of docs/scale-out.md)")
+        # Projection: single-threaded workers at the measured rate, scaled by the measured 1 -> 2
+        # worker efficiency of each stage (capped at 1). Matching cost per need grows with the
+        # catalogue, so its column is a lower bound for catalogues larger than this one.
+        index_rate = len(catalog) / one["index"]
+        match_rate = len(needs) / one["match"]
+        eff = {row["stage"]: min(1.0, row["efficiency"]) for row in scale}
+        sizing = []
+        for workers in (8, 32, 128):
+            sizing.append(
+                {
+                    "workers (1 thread each)": workers,
+                    "index 1M products, h": round(1e6 / (index_rate * workers * eff["index"]) / 3600, 2),
+                    "index 5M products, h": round(5e6 / (index_rate * workers * eff["index"]) / 3600, 2),
+                    "match 3M needs, h": round(3e6 / (match_rate * workers * eff["match"]) / 3600, 2),
+                }
+            )
+        print_table(sizing, "Projected hours (the sizing table of docs/scale-out.md)")
 
 
 if __name__ == "__main__":

@@ -102,10 +102,8 @@ def main() -> None:
                         "ΔnDCG@10 vs exact [95 % CI]": _fmt(pd_.diff, pd_.lo, pd_.hi),
                     }
                 )
-    print("\n### The candidate path against exact ranking, real encoder (test = frozen split)\n")
-    print_table(pd.DataFrame(rows))
-    print("\n### Paired difference, path minus exact (needs resampled)\n")
-    print_table(pd.DataFrame(diffs))
+    print_table(rows, "The candidate path against exact ranking, real encoder (test = frozen split)")
+    print_table(diffs, "Paired difference of nDCG@10, path minus exact (needs resampled)")
 
 
 if __name__ == "__main__":
