@@ -143,7 +143,7 @@ def test_nonnegative_fit_equals_the_unbounded_one_when_no_bound_binds():
 
 
 def test_expected_calibration_error():
-    assert expected_calibration_error(np.array([0.9, 0.9, 0.1, 0.1]), np.array([1, 0, 0, 0])) == pytest.approx(0.3)
+    assert expected_calibration_error(np.array([0.9, 0.9, 0.1, 0.1]), np.array([1, 0, 0, 0])) == pytest.approx(0.25)
     # perfectly calibrated bins, and NaN confidences left out
     conf = np.array([0.25, 0.25, 0.25, 0.25, 1.0, np.nan])
     assert expected_calibration_error(conf, np.array([1, 0, 0, 0, 1, 1])) == pytest.approx(0.0)

@@ -200,7 +200,7 @@ def expected_calibration_error(confidence: np.ndarray, labels: np.ndarray, *, bi
     ``bins`` equal-width bins over [0, 1] (the last one closed); rows with a NaN confidence are left out.
 
     >>> round(expected_calibration_error(np.array([0.9, 0.9, 0.1, 0.1]), np.array([1, 0, 0, 0])), 3)
-    0.3
+    0.25
     """
     conf = np.asarray(confidence, dtype=np.float64)
     y = np.asarray(labels, dtype=np.float64)
@@ -241,12 +241,12 @@ def calibrate_on_pairs(
     labels = (pd.to_numeric(pairs[label_col]).to_numpy() >= min_grade).astype(int)
     texts = [normalize_text(str(t)) for t in pairs[need_col]]
     idx = np.array([[pos[str(i)]] for i in pairs[item_col]], dtype=np.int64)
-    feats = {}
+    parts: dict[str, list[np.ndarray]] = {}
     for start in range(0, len(texts), 256):
         part = matcher.pair_features(texts[start : start + 256], idx[start : start + 256])
         for name, values in part.items():
-            feats.setdefault(name, []).append(values[:, 0])
-    feats = {name: np.concatenate(v) for name, v in feats.items()}
+            parts.setdefault(name, []).append(values[:, 0])
+    feats = {name: np.concatenate(v) for name, v in parts.items()}
     features = FEATURES if "dense" in feats else LEXICAL_FEATURES
     ident = matcher.encoder_.identity() if matcher.encoder_ is not None else {}
     cal = fit_calibration(
