@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import cast
 
 import pandas as pd
 
@@ -57,8 +58,9 @@ def load_needs(
         raise InputError(
             "pass text_cols=... to say which needs column holds the text (--text-col COL on the command line)"
         )
+    source = cast(TableSource, needs)  # a list of texts became a DataFrame above
     if id_col is None:
-        frame = needs if isinstance(needs, pd.DataFrame) else read_table(needs, sheet=sheet, encoding=encoding)
+        frame = source if isinstance(source, pd.DataFrame) else read_table(source, sheet=sheet, encoding=encoding)
         frame = frame.copy()
         if "need_id" in frame.columns:
             raise InputError(
@@ -66,10 +68,10 @@ def load_needs(
                 "(--id-col need_id) to use it as the need id, or rename it"
             )
         frame.insert(0, "need_id", [str(i) for i in range(1, len(frame) + 1)])
-        needs, id_col = frame, "need_id"
+        source, id_col = frame, "need_id"
     cols = [text_cols] if isinstance(text_cols, str) else list(text_cols)
     table = load_catalog(
-        needs, id_col=id_col, text_cols=cols, meta_cols=list(keep_cols), sheet=sheet, encoding=encoding, what="needs"
+        source, id_col=id_col, text_cols=cols, meta_cols=list(keep_cols), sheet=sheet, encoding=encoding, what="needs"
     )
     if weight_item_name and len(cols) > 1:
         texts = [weight_item(item, text) for item, text in zip(table.items[cols[0]].tolist(), table.texts)]
