@@ -195,19 +195,26 @@ def step_update(n: int) -> dict:
     return {"upsert_10k_s": upsert, "remove_10k_s": remove, "removed": len(gone)}
 
 
-def step_match(n: int) -> dict:
-    queries = needs(10_000)
+def step_match(n: int, n_needs: int = 10_000) -> dict:
+    queries = needs(n_needs)
     m, _ = _load(n, queries)
     t0 = time.perf_counter()
     out = m.match(queries, k=10)
-    return {"match_10k_s": time.perf_counter() - t0, "rows": len(out)}
+    seconds = time.perf_counter() - t0
+    return {
+        f"match_{n_needs}_needs_s": seconds,
+        "match_needs_per_s": n_needs / seconds,
+        "match_10k_projected_s": seconds * 10_000 / n_needs,
+        "rows": len(out),
+    }
 
 
 STEPS = {"build": step_build, "search": step_search, "exact": step_exact, "update": step_update, "match": step_match}
 
 
-def run_step(step: str, n: int) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--step", step, "--n", str(n)], capture_output=True, text=True)
+def run_step(step: str, n: int, match_needs: int = 10_000) -> dict:
+    cmd = [sys.executable, __file__, "--step", step, "--n", str(n), "--match-needs", str(match_needs)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode:
         print(proc.stderr[-3000:], file=sys.stderr)
         return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"}
@@ -220,16 +227,23 @@ def main() -> None:
     parser.add_argument("--steps", nargs="+", default=list(STEPS))
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--match-needs",
+        type=int,
+        default=10_000,
+        help="needs of the match step (default 10,000; fewer for a quick run)",
+    )
     args = parser.parse_args()
     if args.step:
-        print(json.dumps(STEPS[args.step](args.n)))
+        extra = {"n_needs": args.match_needs} if args.step == "match" else {}
+        print(json.dumps(STEPS[args.step](args.n, **extra)))
         return
     print(f"stand-in encoder (per-word random vectors; encoding excluded); {os.cpu_count()} cores")
     for n in args.sizes:
         row = {"items": n}
         for step in args.steps:
             t0 = time.perf_counter()
-            row.update(run_step(step, n))
+            row.update(run_step(step, n, args.match_needs))
             print(f"  {n:,} {step}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
         print(f"\n### {n:,} items\n")
         print("| measure | value |\n|---|---|")
