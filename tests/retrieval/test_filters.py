@@ -180,3 +180,18 @@ def test_build_mask_equals_the_same_condition_in_pandas(case):
     assert mask.tolist() == _pandas_condition(frame, filters).tolist(), filters
     for col in filters:
         assert not mask[frame[col].isna().to_numpy()].any()  # missing never passes
+
+
+@pytest.mark.parametrize(
+    "exprs, want",
+    [
+        (["region=Metro", "region=metro"], {"Metro"}),  # each alone matches "Metro": so must both
+        (["region=Metro,Pesawaran", "region= pesawaran "], {"Pesawaran"}),
+        (["region=Metro", "region=Pesawaran"], set()),
+    ],
+)
+def test_repeated_equality_filters_are_the_and_of_each(exprs, want):
+    frame = pd.DataFrame({"region": ["Metro", "Pesawaran", "Tanggamus"]})
+    alone = [set(frame["region"][build_mask(frame, parse_filters([e]))]) for e in exprs]
+    both = set(frame["region"][build_mask(frame, parse_filters(exprs))])
+    assert both == set.intersection(*alone) == want

@@ -93,8 +93,14 @@ def _and(old: Any, new: Any, op: str) -> Any:
     if op in (">", ">="):
         return max(old, new)
     if op == "in":
-        return [v for v in old if v in new]
+        # Values match as trimmed, case-folded text (see _isin): "Metro" AND "metro" is "Metro".
+        keys = {_text_key(v) for v in new}
+        return [v for v in old if _text_key(v) in keys]
     return list(dict.fromkeys([*old, *new]))  # not in
+
+
+def _text_key(value: Any) -> str:
+    return str(value).strip().casefold()
 
 
 def _normalize_condition(col: str, cond: Any) -> list[tuple[str, Any]]:
@@ -176,6 +182,6 @@ def build_mask(
 def _isin(series: pd.Series, values: list) -> np.ndarray:
     # Compare as text too, so "40" matches 40 and ids read as text match ints.
     hit = series.isin(values).to_numpy(dtype=bool, copy=True)
-    as_text = {str(v).strip().casefold() for v in values}
+    as_text = {_text_key(v) for v in values}
     hit |= series.astype(str).str.strip().str.casefold().isin(as_text).to_numpy(dtype=bool)
     return hit
