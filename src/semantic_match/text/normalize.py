@@ -39,6 +39,7 @@ __all__ = [
     "ABBREVIATIONS",
     "NORMALIZER_VERSION",
     "MAX_TEXT_CHARS",
+    "UNITS",
     "INVISIBLE_CHARS",
 ]
 
@@ -106,7 +107,7 @@ ABBREVIATIONS: dict[str, str] = {
 }
 
 # Unit spellings after a number; single letters only count right after a digit.
-_UNITS = {
+UNITS = {
     "g": "gram",
     "gr": "gram",
     "grm": "gram",
@@ -153,7 +154,7 @@ _UNITS = {
     "cc": "cc",
     "mp": "mp",
 }
-_UNIT_ALT = "|".join(sorted((re.escape(u) for u in _UNITS), key=len, reverse=True))
+_UNIT_ALT = "|".join(sorted((re.escape(u) for u in UNITS), key=len, reverse=True))
 # A number is matched from the first digit of its run of digits and separators
 # only: without "(?<!\d[.,])", every digit after a separator of "1.1.1.1…" would
 # start a match that scans the rest of the run, quadratic time (40,000
@@ -165,7 +166,7 @@ _NUMBER = r"(?<!\d)(?<!\d[.,])(\d+(?:[.,]\d+)*)"
 _GLUED_UNIT = re.compile(rf"{_NUMBER}({_UNIT_ALT})(?![\w])")
 # With a space between, only multi-letter units are respelled: "93 A" or
 # "5 m" may be a model code or a size letter, "250 gr" is surely grams.
-_SPACED_UNIT = re.compile(rf"{_NUMBER}\s+({'|'.join(u for u in _UNITS if len(u) > 1)})(?![\w])")
+_SPACED_UNIT = re.compile(rf"{_NUMBER}\s+({'|'.join(u for u in UNITS if len(u) > 1)})(?![\w])")
 _WORD = re.compile(r"\w")
 _SEPARATOR = re.compile(r"[.,]")
 _DIMENSION_X = re.compile(r"(?<=\d)\s*[x×*]\s*(?=\d)")
@@ -194,7 +195,7 @@ def _first_group(match: re.Match[str]) -> str:
 
 
 def _unit(match: re.Match[str]) -> str:
-    number, unit = match.group(1), _UNITS[match.group(2)]
+    number, unit = match.group(1), UNITS[match.group(2)]
     start = match.start()
     if start and _WORD.match(match.string, start - 1):
         # After a letter ("x4,5mtr", "v1.5mm") the number counts from its second

@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .normalize import _UNITS, MAX_TEXT_CHARS, normalize_text, truncate_words
+from .normalize import MAX_TEXT_CHARS, UNITS, normalize_text, truncate_words
 
 __all__ = [
     "BOILERPLATE",
@@ -70,7 +70,7 @@ GENERIC_MODIFIERS = frozenset(
 )
 
 _NUMBER = r"\d+(?:[.,]\d+)*(?:\s*-\s*\d+(?:[.,]\d+)*)?"
-_UNIT_WORDS = sorted(set(_UNITS) | set(_UNITS.values()) | {"%", "x", "va", "a", "buah", "box", "set"}, key=len)
+_UNIT_WORDS = sorted(set(UNITS) | set(UNITS.values()) | {"%", "x", "va", "a", "buah", "box", "set"}, key=len)
 _UNIT_ALT = "|".join(re.escape(u) for u in reversed(_UNIT_WORDS))
 # A number standing alone (not part of a code such as "a4", "ft4", "cuso4" or "2x2.5mm"'s
 # letters), optionally followed by a unit word or "%", and a dimension "x" joining numbers.
