@@ -105,14 +105,15 @@ for mode in ["dense", "lexical", "hybrid"]:
     m._validate_params()
     res = evaluate(qrels, matcher=m, needs=test, id_col="eval_id", text_cols=["item", "spec"])
     rows.append({"mode": mode, **res.summary})
-m.mode = "hybrid"; m._validate_params()
+m.mode = "hybrid"; m._validate_params()  # `res` now holds the hybrid's evaluation, used below
 pd.DataFrame(rows)
 """,
     """md:## Pick a confidence threshold
 For each need: is its best product relevant? Sweep the threshold and look at precision and
 recall of the "no good match" flag.""",
     """
-run = m.match(needs, id_col="eval_id", text_cols=["item", "spec"], k=1)
+top3 = m.match(needs, id_col="eval_id", text_cols=["item", "spec"], k=3)
+run = top3[top3["rank"] == 1].copy()
 graded = qrels.set_index(["need_id", "item_id"])["grade"]
 run["relevant"] = [graded.get((n, i), 0) > 0 for n, i in zip(run["need_id"], run["item_id"])]
 rows = []
@@ -125,14 +126,12 @@ pd.DataFrame(rows)
 """,
     """
 from semantic_match.notebook.plots import plot_score_distribution
-fig = plot_score_distribution(m.match(needs, id_col="eval_id", text_cols=["item", "spec"], k=3),
-                              min_confidence=m.calibration_.threshold)
+fig = plot_score_distribution(top3, min_confidence=m.calibration_.threshold)
 fig
 """,
     """md:## Inspect failures
 Needs that have a relevant product but where the top result is not one of them.""",
     """
-res = evaluate(qrels, matcher=m, needs=test, id_col="eval_id", text_cols=["item", "spec"])
 fails = res.per_need[(res.per_need["n_relevant"] > 0) & (res.per_need["mrr"] < 1)]
 top = run.set_index("need_id")
 fails.assign(need=fails["need_id"].map(top["need_text"]), top_product=fails["need_id"].map(top["Product Name"]))[
