@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from .distributed import add_cluster_options, cluster_client, use_cluster
+from .options import progress_flag
 
 __all__ = ["add_event_parser", "cmd_event"]
 
@@ -43,7 +44,7 @@ def _matcher(args, client=None):
     from ..retrieval.matcher import Matcher
 
     source = Path(args.catalog)
-    show = False if args.no_progress else None
+    show = progress_flag(args)
     if _is_index(source):
         if args.id_col or args.text_col:
             raise InputError(f"'{source}' is an index folder; --id-col/--text-col apply to a catalogue file only")
@@ -103,7 +104,7 @@ def cmd_event(args) -> int:
             chunk_size=args.chunk_size,
             work_dir=out / "matches_parts",
             restart=args.restart,
-            show_progress=False if args.no_progress else None,
+            show_progress=progress_flag(args),
             sheet=args.sheet,
             encoding=args.encoding,
         )

@@ -83,9 +83,13 @@ def _fuzzy_terms(lex, q_char_row: sp.csr_matrix, exclude: np.ndarray) -> tuple[n
     by_gram = _word_grams(lex)
     if not q_char_row.nnz or by_gram.shape[1] == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.float32)
-    q = sp.csr_matrix(q_char_row, dtype=np.float32)
-    q = q[:, : by_gram.shape[0]] if q.shape[1] > by_gram.shape[0] else q
-    sims = np.asarray((q @ by_gram[: q.shape[1]]).todense(), dtype=np.float32).ravel()
+    # Query and word vectors share the statistics' n-gram width; slicing (a copy of the whole word
+    # matrix) is only needed if the vocabulary grew in between, so it stays off the usual path.
+    q, grams = q_char_row, by_gram
+    if q.shape[1] != grams.shape[0]:
+        width = min(q.shape[1], grams.shape[0])
+        q, grams = q[:, :width], grams[:width]
+    sims = np.asarray((q @ grams).todense(), dtype=np.float32).ravel()
     if len(exclude):
         sims[exclude[exclude < len(sims)]] = 0
     n = min(FUZZY_WORDS, int((sims >= FUZZY_MIN_SIMILARITY).sum()))
