@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from ..errors import EncoderMismatchError, IndexFormatError, InputError
-from ..io.catalog import Catalog
 from ..text.normalize import NORMALIZER_VERSION
 from .calibration import Calibration
 from .commit import FORMAT, FORMAT_VERSION, RANKING_OVERRIDES, encoder_differences, expected_files, index_manifest
@@ -31,7 +30,6 @@ from .storage.reader import (
     Snapshot,
     is_index_folder,
     open_snapshot,
-    read_current,
 )
 from .storage.segments import (
     read_segment,
@@ -310,10 +308,6 @@ def load_index(
     return obj
 
 
-def current_commit(folder: Path) -> str | None:
-    return read_current(folder)
-
-
 def _clean_after_crash(folder: Path) -> None:
     """Best effort: a reader that finds no writer active removes scratch left by a crashed one."""
     try:
@@ -322,10 +316,6 @@ def _clean_after_crash(folder: Path) -> None:
                 clean_scratch(folder)
     except OSError:  # a read-only folder: leave it to the next writer
         pass
-
-
-def catalog_of(state: IndexState) -> Catalog:
-    return state.exhaustive().catalog
 
 
 _M = TypeVar("_M", bound="Persistent")
