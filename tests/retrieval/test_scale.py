@@ -224,3 +224,27 @@ def test_updates_refuse_bad_input(catalog):
     with pytest.raises(InputError, match="not in the index"):
         m.remove(["nope"])
     assert m.remove(["nope"], missing="ignore") == 0
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [("belanja pertamax", "X1"), ("alat-alat pel", "X2"), ("untuk dari kepada", "X3")],
+)
+def test_items_alike_only_in_stop_words_or_hyphenated_forms_are_char_candidates(catalog, query, expected):
+    # The char channel sees stop words ("belanja", "untuk") and hyphenated forms ("alat-alat")
+    # that BM25's vocabulary lacks; the rare n-gram index proposes the items holding them.
+    extra = pd.DataFrame(
+        {
+            "product_id": ["X1", "X2", "X3"],
+            "name": ["tas belanja kain tapis", "alat-alat dapur kayu", "kain untuk dari kepada"],
+            "description": ["", "", ""],
+        }
+    )
+    frame = pd.concat([catalog, extra], ignore_index=True)
+    m = _build(frame, ann_min_rows=50, weights={"dense": 0.0, "char": 1.0, "bm25": 0.0})
+    assert m.state_.approximate and m.state_.segments[0].char_post is not None
+    exact = Matcher.__new__(Matcher)
+    exact.__dict__.update(m.__dict__)
+    exact.exact = True
+    assert exact.search(query, k=1)["item_id"].tolist() == [expected]
+    assert m.search(query, k=1)["item_id"].tolist() == [expected]

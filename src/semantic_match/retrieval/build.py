@@ -26,8 +26,15 @@ def encode_catalog(
         from ..distributed import encode_documents
 
         return encode_documents(client, encoder, texts, batch_size=batch_size, show_progress=show_progress)
-    batches = encoder.iter_document_batches(texts, batch_size=batch_size, show_progress=show_progress)
-    return np.vstack([np.zeros((0, encoder.dim), np.float32), *batches])
+    # Filled in place: stacking the batches at the end would hold every vector twice.
+    out = np.empty((len(texts), encoder.dim), dtype=np.float32)
+    at = 0
+    for batch in encoder.iter_document_batches(texts, batch_size=batch_size, show_progress=show_progress):
+        out[at : at + len(batch)] = batch
+        at += len(batch)
+    if at != len(texts):
+        raise RuntimeError(f"the encoder returned {at} vectors for {len(texts)} texts")
+    return out
 
 
 def build_state(m: Matcher, catalog: Catalog, *, client=None) -> tuple[IndexState, Encoder | None]:

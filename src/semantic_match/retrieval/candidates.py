@@ -3,16 +3,20 @@
 For every query and segment:
 
 - **BM25** is computed exactly from the postings of the query's terms (only items sharing a
-  term are touched); its best :data:`CANDIDATES` items are candidates.
+  term are touched); its best ``BM25_DEPTH x`` :data:`CANDIDATES` items are candidates (items
+  sharing the query's common words tie on BM25 by the hundred; the other channels decide).
 - **dense**: an approximate (IVF) search of a large segment, an exact one of a small segment;
-  its best :data:`CANDIDATES` items are candidates. Candidates found only by BM25 get their
-  exact cosine from the stored vectors.
-- **char** (character n-gram TF-IDF) proposes candidates through the word vocabulary: the
-  vocabulary words closest to the query by character 3- and 4-grams (:data:`FUZZY_WORDS` of them,
-  "mikroskop" for "oftalmoskopi", "lincomycin" for "erythromycin") score the items that contain
-  them through their BM25 postings, weighted by that closeness; the best :data:`CANDIDATES` are
-  candidates. Then it rescores every candidate exactly; large segments recompute the candidates'
-  n-gram counts from their stored text.
+  its best :data:`CANDIDATES` items are candidates. Candidates found only by another channel
+  get their exact cosine from the stored vectors.
+- **char** (character n-gram TF-IDF) proposes candidates through the large segment's rare
+  n-gram postings (n-grams in at most 2 % of its rows, :func:`.packed.rare_postings`): the
+  query's :data:`RARE_GRAMS` heaviest n-grams score the rows holding them by their share of the
+  cosine; the best :data:`CANDIDATES` are candidates. This finds what only the char channel
+  sees: stop words ("belanja", "untuk"), hyphenated forms ("alat-alat"), spelling variants.
+  Segments without that index (small ones, or written before it) go through the vocabulary
+  words closest to the query by character 3- and 4-grams (:data:`FUZZY_WORDS` of them,
+  "mikroskop" for "oftalmoskopi") and their BM25 postings. Then every candidate is rescored
+  exactly from its stored n-gram counts.
 
 Convex fusion min-max-normalises each channel over the allowed items. On the candidate path:
 BM25's maximum and minimum are exact; the dense maximum is the best candidate's and the
@@ -41,6 +45,11 @@ __all__ = ["rank_candidates", "CANDIDATES", "SELECTIVE_ROWS", "FUZZY_WORDS", "FU
 
 #: Candidates per channel and query (at least 20 x k).
 CANDIDATES = 200
+#: BM25 proposes this many times as many: items that share the query's common words tie on BM25
+#: by the hundred and the other channels decide between them (docs/benchmarks.md).
+BM25_DEPTH = 2
+#: The char candidate index is read for the query's n-grams of most weight (tf-idf), this many.
+RARE_GRAMS = 48
 #: A filter leaving at most this many rows of a large segment is searched exactly on that subset.
 SELECTIVE_ROWS = 50_000
 #: Vocabulary words, closest to the query by character n-grams, whose items are char candidates.
@@ -97,6 +106,40 @@ def _fuzzy_terms(lex, q_char_row: sp.csr_matrix, exclude: np.ndarray) -> tuple[n
         return np.zeros(0, np.int64), np.zeros(0, np.float32)
     top = np.argpartition(-sims, n - 1)[:n]
     return top.astype(np.int64), sims[top]
+
+
+# 1 + log(tf) for every count a uint8 posting can hold (sublinear tf, as the char channel).
+_SUBLINEAR = np.concatenate([[0.0], 1.0 + np.log(np.arange(1, 256))]).astype(np.float32)
+
+
+def _rare_gram_scores(seg, lex, q_char_row: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray] | None:
+    """The char channel's cosine restricted to the segment's rare n-grams (its candidate index).
+
+    Every row sharing a rare n-gram with the query gets the part of its character TF-IDF cosine
+    that those n-grams make, normalised by the row's norm at build time. Returns (rows, scores)
+    of the rows sharing one, or None.
+    """
+    post = seg.char_post
+    grams = q_char_row.indices.astype(np.int64)
+    keep = grams < post.shape[0]
+    grams, qw = grams[keep], q_char_row.data[keep] * lex.char_idf_[grams[keep]]
+    if len(grams) > RARE_GRAMS:  # the query's heaviest n-grams carry its ranking
+        top = np.argpartition(-qw, RARE_GRAMS - 1)[:RARE_GRAMS]
+        grams, qw = grams[top], qw[top]
+    starts = np.asarray(post.indptr[grams], dtype=np.int64)
+    lengths = np.asarray(post.indptr[grams + 1], dtype=np.int64) - starts
+    total = int(lengths.sum())
+    if total == 0:
+        return None
+    ends = np.cumsum(lengths)
+    where = np.repeat(starts - (ends - lengths), lengths) + np.arange(total, dtype=np.int64)
+    rows = np.asarray(post.indices[where], dtype=np.int64)
+    tf = np.asarray(post.data[where])
+    weight = _SUBLINEAR[tf] if tf.dtype == np.uint8 else np.log(tf.astype(np.float32)) + np.float32(1.0)
+    weight = weight * np.repeat(qw.astype(np.float32), lengths)
+    sums = np.bincount(rows, weights=weight, minlength=seg.rows)
+    hit = np.flatnonzero(sums)
+    return hit, (sums[hit] / np.maximum(np.asarray(seg.char_norm[hit], dtype=np.float64), 1e-9)).astype(np.float32)
 
 
 def _segment_masks(state: IndexState, mask: np.ndarray | None) -> list[np.ndarray | None]:
@@ -165,21 +208,17 @@ def _dense_batch(seg, vecs: np.ndarray, allowed: np.ndarray | None, n_allowed: i
         return top, lookup, lows
     res = seg.ann.search(vecs, n_cand, allowed=allowed)
     # The channel's minimum only scales the normalisation: a coarse search is enough for it.
-    neg = seg.ann.search(-vecs, 1, allowed=allowed, nprobe_share=1 / 8)
+    neg = seg.ann.search(-vecs, 1, allowed=allowed, nprobe_share=1 / 32)
     top = [res.indices[i][res.indices[i] >= 0] for i in range(len(vecs))]
     lows = np.where(neg.indices[:, 0] >= 0, -neg.scores[:, 0], np.inf)
     return top, None, lows
 
 
-def _dense_of(seg, lookup, rows: np.ndarray, vec: np.ndarray, qi: int, cache: dict) -> np.ndarray:
+def _dense_of(seg, lookup, rows: np.ndarray, vec: np.ndarray, qi: int) -> np.ndarray:
     if lookup is not None:
         where = np.searchsorted(lookup["rows"], rows)
         return lookup["scores"][where, qi]
-    missing = [r for r in rows.tolist() if r not in cache]
-    if missing:
-        for r, v in zip(missing, seg.vectors_of(np.asarray(missing, dtype=np.int64))):
-            cache[r] = v
-    return np.vstack([cache[r] for r in rows.tolist()]) @ vec if len(rows) else np.zeros(0, np.float32)
+    return seg.vectors_of(rows) @ vec if len(rows) else np.zeros(0, np.float32)
 
 
 def _fuse(m: Matcher, channels: dict, lows: dict, highs: dict) -> np.ndarray:
@@ -235,10 +274,12 @@ def rank_candidates(
         else:
             dense.append(_dense_batch(seg, vectors, allowed, n_allowed, n_cand))
     per_query = []
-    vec_cache: list[dict] = [{} for _ in state.segments]
     use_char = m.mode != "dense" and (m.fusion == "rrf" or m.weights_.get("char", 0) > 0)
     for qi in range(n_q):
-        fuzzy = _fuzzy_terms(lex, q_char[qi], q_terms[qi]) if use_char else None
+        # Segments without a rare n-gram index (small ones, or written before it existed) take
+        # char candidates through the vocabulary words closest to the query.
+        need_fuzzy = use_char and any(seg.char_post is None for seg in state.segments)
+        fuzzy = _fuzzy_terms(lex, q_char[qi], q_terms[qi]) if need_fuzzy else None
         seg_ids, seg_rows, d_parts, b_parts = [], [], [], []
         bm25_hi, bm25_lo_zero, bm25_min, dense_lo = 0.0, False, np.inf, np.inf
         for si, seg in enumerate(state.segments):
@@ -253,11 +294,17 @@ def rank_candidates(
                 if len(touched):
                     bm25_hi = max(bm25_hi, float(bm[touched].max()))
                     bm25_min = min(bm25_min, float(bm[touched].min()))
-                    cands.append(_best(bm, touched, n_cand))
+                    cands.append(_best(bm, touched, n_cand * BM25_DEPTH))
                 bm25_lo_zero |= len(touched) < n_allowed
             else:
                 bm25_lo_zero = True
-            if fuzzy is not None and len(fuzzy[0]):
+            if use_char and seg.char_post is not None:
+                rare = _rare_gram_scores(seg, lex, q_char[qi])
+                if rare is not None:
+                    hit, score = rare if allowed is None else (rare[0][allowed[rare[0]]], rare[1][allowed[rare[0]]])
+                    if len(hit):
+                        cands.append(hit if len(hit) <= n_cand else hit[np.argpartition(-score, n_cand - 1)[:n_cand]])
+            elif fuzzy is not None and len(fuzzy[0]):
                 near = _bm25(seg, lex, fuzzy[0], fuzzy[1])
                 if near is not None:
                     hit = np.flatnonzero(near > 0) if allowed is None else np.flatnonzero((near > 0) & allowed)
@@ -271,7 +318,7 @@ def rank_candidates(
                 continue
             rows = np.unique(np.concatenate(cands)).astype(np.int64)
             if dense[si] is not None:
-                d = _dense_of(seg, dense[si][1], rows, vectors[qi], qi, vec_cache[si])
+                d = _dense_of(seg, dense[si][1], rows, vectors[qi], qi)
                 dense_lo = min(dense_lo, float(d.min())) if len(d) else dense_lo
                 d_parts.append(np.asarray(d, np.float32))
             b_parts.append(bm[rows] if bm is not None else np.zeros(len(rows), np.float32))

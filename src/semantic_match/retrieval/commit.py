@@ -161,6 +161,7 @@ def check_commit(folder: Path, c: dict) -> None:
             and _is_int(s.get("deleted"))
             and 0 <= s["deleted"] <= s["rows"]
             and isinstance(s.get("char", True), bool)
+            and isinstance(s.get("char_post", False), bool)
             and (s.get("ann") is None or isinstance(s["ann"], str)),
             folder,
             "has a malformed segment entry",

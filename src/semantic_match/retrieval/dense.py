@@ -23,8 +23,12 @@ __all__ = ["DenseIndex", "SearchResult", "auto_factory", "default_nprobe"]
 
 #: Inverted lists searched per query by IVF indexes: this share of the lists, at least NPROBE_MIN
 #: (recall/latency trade-off, docs/benchmarks.md).
-NPROBE_SHARE = 1 / 16
-NPROBE_MIN = 8
+NPROBE_SHARE = 1 / 32
+NPROBE_MIN = 16
+#: IVF lists per square root of the segment's rows (4,096 lists for a million vectors).
+LISTS_PER_SQRT = 4
+#: Vectors added to an index per call while building.
+ADD_BLOCK = 20_000
 
 
 def default_nprobe(nlist: int) -> int:
@@ -81,8 +85,9 @@ class DenseIndex:
                 vectors if len(vectors) <= 32 * nlist else vectors[rng.choice(len(vectors), 32 * nlist, replace=False)]
             )
             obj.index_.train(sample)
-        for start in range(0, len(vectors), 100_000):
-            obj.index_.add(vectors[start : start + 100_000])
+        # Small blocks: FAISS assigns each block to its lists with a (block, nlist) distance table.
+        for start in range(0, len(vectors), ADD_BLOCK):
+            obj.index_.add(vectors[start : start + ADD_BLOCK])
         if "IVF" in factory:
             ivf = faiss.extract_index_ivf(obj.index_)
             ivf.make_direct_map()  # reconstruct(row) for exact rescoring of candidates
@@ -218,5 +223,5 @@ def auto_factory(n_rows: int, *, min_rows: int) -> str | None:
     """The approximate index for a segment of ``n_rows`` vectors, or None to search it exactly."""
     if n_rows < min_rows:
         return None
-    nlist = int(2 ** round(np.log2(np.sqrt(n_rows))))
+    nlist = int(2 ** round(np.log2(LISTS_PER_SQRT * np.sqrt(n_rows))))
     return f"IVF{nlist},SQfp16"

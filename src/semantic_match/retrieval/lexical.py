@@ -210,8 +210,6 @@ class LexicalIndex:
         self.bm25_matrix_ = weights.T.tocsr()  # (terms, docs) for fast query lookups
 
     def _tfidf(self, counts: sp.csr_matrix) -> sp.csr_matrix:
-        from sklearn.preprocessing import normalize
-
         x = sp.csr_matrix(counts, dtype=np.float32, copy=True)
         keep = self.char_live_[x.indices]
         if not keep.all():  # terms no live item has: as if never seen
@@ -220,7 +218,30 @@ class LexicalIndex:
         np.log(x.data, x.data)
         x.data += np.float32(1.0)
         x.data *= self.char_idf_[x.indices]
-        return normalize(x, norm="l2", copy=False).tocsr()
+        # L2 rows (as sklearn's normalize, without its per-call validation: queries call this often).
+        lengths = np.diff(x.indptr)
+        rows = np.repeat(np.arange(x.shape[0]), lengths)
+        norms = np.sqrt(np.bincount(rows, weights=np.square(x.data, dtype=np.float64), minlength=x.shape[0]))
+        norms[norms == 0] = 1.0
+        x.data /= np.repeat(norms, lengths).astype(np.float32)
+        return x
+
+    def char_norms(self, counts, *, chunk: int = 100_000) -> np.ndarray:
+        """Each row's character TF-IDF norm before L2 normalisation, float32 (rows of ``counts``:
+        a CSR matrix or :class:`.packed.PackedRows`), with the current statistics."""
+        indptr = np.asarray(counts.indptr, dtype=np.int64)
+        n = len(indptr) - 1
+        out = np.zeros(n, dtype=np.float32)
+        for start in range(0, n, chunk):
+            stop = min(n, start + chunk)
+            lo, hi = int(indptr[start]), int(indptr[stop])
+            cols = np.asarray(counts.indices[lo:hi], dtype=np.int64)
+            ok = cols < len(self.char_idf_)
+            w = np.log(np.asarray(counts.data[lo:hi], dtype=np.float32)) + np.float32(1.0)
+            w = np.where(ok, w * self.char_idf_[np.minimum(cols, len(self.char_idf_) - 1)], 0).astype(np.float64)
+            rows = np.repeat(np.arange(stop - start), np.diff(indptr[start : stop + 1]))
+            out[start:stop] = np.sqrt(np.bincount(rows, weights=w * w, minlength=stop - start))
+        return out
 
     def check(self) -> None:
         """Raise :class:`NotBuiltError` unless fitted."""

@@ -13,7 +13,7 @@ Two ways to rank over it:
 - the *candidate* path (:mod:`.candidates`): each segment proposes candidates (dense through
   FAISS, BM25 through its postings) and the fused score is computed on their union — large
   indexes. Segments of at least :data:`ANN_MIN_ROWS` items get an approximate FAISS index
-  and keep no character counts (they are recomputed from the stored text for candidates).
+  and keep their character counts in compact memory-mapped arrays.
 
 Updates append segments and mark removed rows dead; statistics follow exactly, so an exhaustive
 ranking after updates equals a fresh build over the same items.
@@ -32,8 +32,18 @@ import scipy.sparse as sp
 from ..io.catalog import Catalog
 from ..io.frames import parquet_safe
 from .lexical import LexicalIndex, LexicalStats, count_char_ngrams
+from .packed import PackedRows, rare_postings
 
-__all__ = ["Segment", "IndexState", "ExhaustiveView", "TEXT_COLUMN", "ANN_MIN_ROWS", "build_segment", "COUNT_CHUNK"]
+__all__ = [
+    "Segment",
+    "IndexState",
+    "ExhaustiveView",
+    "TEXT_COLUMN",
+    "ANN_MIN_ROWS",
+    "build_segment",
+    "COUNT_CHUNK",
+    "CHAR_POSTING_SHARE",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +53,10 @@ TEXT_COLUMN = "__text__"
 ANN_MIN_ROWS = 100_000
 #: Texts counted per chunk when building large segments (bounds peak memory).
 COUNT_CHUNK = 50_000
+#: A large segment's character n-grams present in at most this share of its rows (at least
+#: CHAR_POSTING_MIN_DF rows) get postings: the char channel's candidates (docs/scale.md).
+CHAR_POSTING_SHARE = 0.02
+CHAR_POSTING_MIN_DF = 100
 
 
 @dataclass
@@ -57,8 +71,10 @@ class Segment:
         Dense vectors of an exactly searched segment (None for ANN segments and lexical indexes).
     ann : DenseIndex or None
         Approximate dense index of a large segment (it also stores the vectors, as float16).
-    char_counts : csr_matrix of shape (rows, char vocabulary) or None
-        Character n-gram counts; None for large segments (recounted from the text on demand).
+    char_counts : csr_matrix or PackedRows of shape (rows, char vocabulary), or None
+        Character n-gram counts: CSR for small segments, compact :class:`.packed.PackedRows`
+        for large ones; None in large segments written before they were kept (recounted from
+        the text on demand).
     bm25_post : csr_matrix of shape (terms when written, rows)
         Word counts by term: the postings of the BM25 channel.
     doc_len : ndarray of shape (rows,), float32
@@ -67,17 +83,26 @@ class Segment:
         False for removed rows; None when none is removed.
     name : str or None
         Its folder name once written; ``files`` its commit entries (reused by later commits).
+    char_post : PackedRows of shape (char vocabulary, rows) or None
+        Large segments: postings of the character n-grams present in at most
+        :data:`CHAR_POSTING_SHARE` of the rows (:func:`.packed.rare_postings`), the character
+        channel's candidate index.
+    char_norm : ndarray of shape (rows,), float32, or None
+        Large segments: each row's character TF-IDF norm with the statistics of its build (the
+        candidate index's normaliser; exact scores always use the current statistics).
     """
 
     table: object
     vectors: np.ndarray | None
     ann: object | None
-    char_counts: sp.csr_matrix | None
+    char_counts: sp.csr_matrix | PackedRows | None
     bm25_post: sp.csr_matrix
     doc_len: np.ndarray
     live: np.ndarray | None = None
     name: str | None = None
     files: dict = field(default_factory=dict)
+    char_post: PackedRows | None = None
+    char_norm: np.ndarray | None = None
 
     @property
     def rows(self) -> int:
@@ -128,7 +153,9 @@ class Segment:
     def char_counts_of(self, rows: np.ndarray, stats: LexicalStats, char_ngrams: tuple[int, int]) -> sp.csr_matrix:
         """Character n-gram counts of some rows (recounted from the text when not stored)."""
         rows = np.asarray(rows, dtype=np.int64)
-        if self.char_counts is not None:
+        if isinstance(self.char_counts, PackedRows):
+            m = self.char_counts.take(rows)
+        elif self.char_counts is not None:
             m = self.char_counts[rows]
         else:
             m = count_char_ngrams(self.texts(rows), stats.char_vocab, char_ngrams, grow=False)
@@ -160,18 +187,19 @@ def build_segment(
     """Count a block of items into ``stats`` (vocabularies grow) and make its segment.
 
     With ``ann_factory`` (large blocks) the vectors go into an approximate FAISS index and the
-    character counts are only used for the statistics, then dropped.
+    character counts are kept in compact arrays (:class:`.packed.PackedRows`), chunk by chunk.
     """
     texts = list(texts)
-    keep_char = ann_factory is None
+    packed = ann_factory is not None
     char_parts, bm25_parts = [], []
     for start in range(0, len(texts), COUNT_CHUNK):
         chunk = texts[start : start + COUNT_CHUNK]
         char, words = lexical.count(chunk, stats)
         stats.add(char, words)
         bm25_parts.append(words)
-        if keep_char:
-            char_parts.append(char)
+        if packed:  # bounded peak memory: each chunk shrinks to compact dtypes at once
+            char = PackedRows.from_parts([char], len(stats.char_vocab))
+        char_parts.append(char)
     n_char, n_terms = len(stats.char_vocab), len(stats.bm25_vocab)
 
     def stack(parts, width):
@@ -182,8 +210,19 @@ def build_segment(
         ).tocsr()
 
     words = stack(bm25_parts, n_terms)
+    del bm25_parts
     post = words.T.tocsr()
     post.sort_indices()  # rows ascending in each posting list: membership tests use searchsorted
+    doc_len = np.asarray(words.sum(axis=1), dtype=np.float32).ravel()
+    del words
+    char_counts = PackedRows.stack(char_parts, n_char) if packed else stack(char_parts, n_char)
+    del char_parts
+    char_post = char_norm = None
+    if packed:
+        char_post = rare_postings(char_counts, max(CHAR_POSTING_MIN_DF, int(CHAR_POSTING_SHARE * len(texts))))
+        char_norm = LexicalIndex.from_settings(lexical.settings()).set_stats(stats).char_norms(char_counts)
+    table = _table(items, texts)
+    # The approximate index last: everything else is compact by then (peak memory, docs/scale.md).
     ann = None
     if ann_factory is not None and vectors is not None:
         from .dense import DenseIndex
@@ -191,12 +230,14 @@ def build_segment(
         ann = DenseIndex.build(np.asarray(vectors, dtype=np.float32), factory=ann_factory)
         vectors = None
     return Segment(
-        table=_table(items, texts),
+        table=table,
         vectors=None if vectors is None else np.asarray(vectors, np.float32),
         ann=ann,
-        char_counts=stack(char_parts, n_char) if keep_char else None,
+        char_counts=char_counts,
         bm25_post=post,
-        doc_len=np.asarray(words.sum(axis=1), dtype=np.float32).ravel(),
+        doc_len=doc_len,
+        char_post=char_post,
+        char_norm=char_norm,
     )
 
 

@@ -10,8 +10,13 @@ A segment (``seg-NNNNNN-xxxxxxxx/``) holds a block of items:
 ``doc_len.npy``     words per row, float32
 ``vectors.npy``     dense vectors, float32 (rows, dim), for exactly searched segments
 ``dense.faiss``     the approximate index of a large segment (IVF, float16 storage), instead
-``char_*.npy``      character n-gram counts, CSR by row; large segments keep none (the counts
-                    are recomputed from the text for candidates)
+``charpost_*.npy``  large segments: postings (rows by n-gram) of the n-grams present in at
+                    most 2 % of the rows, and ``char_norm.npy`` each row's TF-IDF norm: the
+                    character channel's candidate index (``char_post`` in the commit entry)
+``char_*.npy``      character n-gram counts, CSR by row; large (approximate) segments store
+                    them compactly (uint8 counts, uint16 columns while the n-gram vocabulary
+                    fits) and memory-mapped; segments written by 0.2.0 development builds
+                    before that keep none (recounted from the text for candidates)
 ==================  =====================================================================
 
 A commit's own folder (``c-NNNNNN/``) holds the corpus statistics of its live items
@@ -33,6 +38,7 @@ import scipy.sparse as sp
 
 from ...errors import IndexFormatError
 from ..lexical import LexicalStats, Vocabulary
+from ..packed import PackedRows
 from .reader import Snapshot
 
 __all__ = [
@@ -59,6 +65,8 @@ def segment_files(entry: dict, *, dense: bool) -> set[str]:
     files = {"items.arrow", "doc_len.npy"} | {f"bm25_{p}.npy" for p in _CSR}
     if entry.get("char", True):
         files |= {f"char_{p}.npy" for p in _CSR}
+    if entry.get("char_post"):
+        files |= {f"charpost_{p}.npy" for p in _CSR} | {"char_norm.npy"}
     if dense:
         files.add("dense.faiss" if entry.get("ann") else "vectors.npy")
     return {f"{entry['name']}/{f}" for f in files}
@@ -78,6 +86,8 @@ def segment_entry(seg) -> dict:
         "char": seg.char_counts is not None,
         "ann": seg.ann.factory if seg.ann is not None else None,
         "bm25_terms": seg.bm25_post.shape[0],
+        "char_post": seg.char_post is not None,
+        "char_post_grams": seg.char_post.shape[0] if seg.char_post is not None else None,
     }
 
 
@@ -98,7 +108,15 @@ def write_segment(folder: Path, seg) -> None:
     elif seg.vectors is not None:
         _save_npy(folder / "vectors.npy", np.asarray(seg.vectors, dtype=np.float32))
     parts = [("bm25", seg.bm25_post)] + ([("char", seg.char_counts)] if seg.char_counts is not None else [])
+    if seg.char_post is not None:
+        parts.append(("charpost", seg.char_post))
+        _save_npy(folder / "char_norm.npy", np.asarray(seg.char_norm, dtype=np.float32))
     for ch, m in parts:
+        if isinstance(m, PackedRows):  # compact dtypes, written as they are
+            _save_npy(folder / f"{ch}_indptr.npy", np.asarray(m.indptr, dtype=np.int64))
+            _save_npy(folder / f"{ch}_indices.npy", m.indices)
+            _save_npy(folder / f"{ch}_data.npy", m.data)
+            continue
         m = m.tocsr()
         _save_npy(folder / f"{ch}_indptr.npy", m.indptr.astype(np.int64))
         _save_npy(folder / f"{ch}_indices.npy", m.indices.astype(np.int32))
@@ -116,18 +134,24 @@ def _load_npy(snap: Snapshot, rel: str) -> np.ndarray:
         raise IndexFormatError(f"'{rel}' is not a numeric array ({exc}); rebuild the index") from None
 
 
-def _csr(snap: Snapshot, name: str, ch: str, rows: int, width: int) -> sp.csr_matrix:
+def _csr(
+    snap: Snapshot, name: str, ch: str, rows: int, width: int, *, as_packed: bool = False
+) -> sp.csr_matrix | PackedRows:
+    """A segment's CSR arrays: scipy CSR (float32 data, int32 columns) or, in compact dtypes
+    (uint8 counts, uint16 columns: large segments' character counts), :class:`PackedRows`."""
     indptr = _load_npy(snap, f"{name}/{ch}_indptr.npy")
     indices = _load_npy(snap, f"{name}/{ch}_indices.npy")
     data = _load_npy(snap, f"{name}/{ch}_data.npy")
+    packed = as_packed or indices.dtype == np.uint16 or data.dtype == np.uint8
     ok = (
         indptr.ndim == 1
         and len(indptr) == rows + 1
         and indices.ndim == 1
         and data.ndim == 1
         and indptr.dtype.kind == "i"
-        and indices.dtype.kind == "i"
-        and data.dtype == np.float32
+        and (indices.dtype.kind == "i" or indices.dtype == np.uint16)
+        and (data.dtype == np.float32 or data.dtype == np.uint8)
+        and (packed or indices.dtype.itemsize >= 4)
         and indptr[0] == 0
         and indptr[-1] == len(indices)
         and len(data) == len(indices)
@@ -146,6 +170,8 @@ def _csr(snap: Snapshot, name: str, ch: str, rows: int, width: int) -> sp.csr_ma
             f"segment '{name}': its {ch} arrays are inconsistent with {rows} rows and "
             f"{width} columns; rebuild the index"
         )
+    if packed:
+        return PackedRows(indptr, indices, data, width)
     return sp.csr_matrix((data, indices, indptr), shape=(rows, width))
 
 
@@ -198,6 +224,17 @@ def read_segment(snap: Snapshot, entry: dict, *, dim: int | None, stats: Lexical
     doc_len = _load_npy(snap, f"{name}/doc_len.npy")
     if doc_len.shape != (rows,) or doc_len.dtype != np.float32:
         raise IndexFormatError(f"segment '{name}': doc_len.npy does not hold {rows} float32 lengths")
+    char_post = char_norm = None
+    if entry.get("char_post"):
+        grams = entry.get("char_post_grams")
+        if not isinstance(grams, int) or not 0 <= grams <= len(stats.char_vocab):
+            raise IndexFormatError(
+                f"segment '{name}': its n-gram count {grams!r} exceeds the vocabulary; rebuild the index"
+            )
+        char_post = _csr(snap, name, "charpost", grams, rows, as_packed=True)
+        char_norm = _load_npy(snap, f"{name}/char_norm.npy")
+        if char_norm.shape != (rows,) or char_norm.dtype != np.float32:
+            raise IndexFormatError(f"segment '{name}': char_norm.npy does not hold {rows} float32 norms")
     return Segment(
         table=table,
         vectors=vectors,
@@ -207,6 +244,8 @@ def read_segment(snap: Snapshot, entry: dict, *, dim: int | None, stats: Lexical
         doc_len=doc_len,
         name=name,
         files={r: snap.commit["files"][r] for r in snap.commit["files"] if r.startswith(name + "/")},
+        char_post=char_post,
+        char_norm=char_norm,
     )
 
 

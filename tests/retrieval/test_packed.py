@@ -1,0 +1,136 @@
+"""Compact character counts of large segments: same rows as scipy, saved compactly, read mapped."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from semantic_match import Matcher
+from semantic_match.retrieval.packed import PackedRows, compact_dtypes, rare_postings
+from tests.support import DATA, HashEncoder
+
+
+@st.composite
+def count_blocks(draw):
+    width = draw(st.sampled_from([5, 300, 70_000]))
+    blocks = []
+    for _ in range(draw(st.integers(1, 3))):
+        rows = draw(st.integers(0, 6))
+        dense = np.zeros((rows, width), np.float32)
+        for r in range(rows):
+            for _ in range(draw(st.integers(0, 4))):
+                dense[r, draw(st.integers(0, width - 1))] = draw(st.sampled_from([1, 2, 7, 255, 300, 1.5]))
+        blocks.append(sp.csr_matrix(dense))
+    return width, blocks
+
+
+@settings(max_examples=60, deadline=None)
+@given(count_blocks(), st.data())
+def test_packed_rows_give_back_exactly_the_counts_in_any_row_order(case, data):
+    width, blocks = case
+    whole = sp.vstack(blocks).tocsr() if blocks else sp.csr_matrix((0, width))
+    packed = PackedRows.from_parts(blocks, width)
+    assert packed.shape == whole.shape and packed.nnz == whole.nnz
+    if whole.shape[0]:
+        rows = np.asarray(data.draw(st.lists(st.integers(0, whole.shape[0] - 1), max_size=12)), dtype=np.int64)
+    else:
+        rows = np.zeros(0, np.int64)
+    got = packed.take(rows)
+    assert got.dtype == np.float32 and got.shape == (len(rows), width)
+    np.testing.assert_array_equal(got.toarray(), whole[rows].toarray())
+    # The smallest dtypes that hold them: uint8 only for integral counts up to 255.
+    big = whole.nnz and (whole.data.max() > 255 or np.any(whole.data % 1))
+    assert packed.data.dtype == (np.float32 if big else np.uint8)
+    assert packed.indices.dtype == (np.uint16 if width <= 65_536 else np.int32)
+
+
+def test_compact_dtypes_switch_at_the_limits():
+    assert compact_dtypes(65_536, 255) == (np.uint16, np.uint8)
+    assert compact_dtypes(65_537, 256) == (np.int32, np.float32)
+    assert compact_dtypes(10, 2.5)[1] == np.float32
+
+
+@pytest.fixture(scope="module")
+def approx_index(tmp_path_factory):
+    frame = pd.read_csv(DATA / "catalog_lampung.csv", dtype={"product_id": str})
+    m = Matcher.from_catalog(
+        frame,
+        id_col="product_id",
+        text_cols=["name", "description"],
+        encoder=HashEncoder(),
+        show_progress=False,
+        ann_min_rows=50,
+    )
+    folder = tmp_path_factory.mktemp("idx") / "index"
+    m.save(folder)
+    return m, folder
+
+
+def test_a_large_segment_saves_its_char_counts_compactly_and_loads_them_back(approx_index):
+    m, folder = approx_index
+    seg = m.state_.segments[0]
+    assert isinstance(seg.char_counts, PackedRows)
+    commit = json.loads((folder / (folder / "CURRENT").read_text().strip()).read_text())
+    name = commit["segments"][0]["name"]
+    assert commit["segments"][0]["char"] is True
+    assert np.load(folder / name / "char_indices.npy").dtype == np.uint16
+    assert np.load(folder / name / "char_data.npy").dtype == np.uint8
+    loaded = Matcher.load(folder, encoder=HashEncoder(), show_progress=False)
+    lseg = loaded.state_.segments[0]
+    assert isinstance(lseg.char_counts, PackedRows)
+    rows = np.arange(lseg.rows)[::-3]
+    lex = loaded.state_.lexical
+    # The stored counts are the counts of the text (what the recount path would give).
+    lseg_recount = type(lseg)(**{**lseg.__dict__, "char_counts": None})
+    np.testing.assert_array_equal(
+        lseg.char_counts_of(rows, lex.stats_, lex.char_ngrams).toarray(),
+        lseg_recount.char_counts_of(rows, lex.stats_, lex.char_ngrams).toarray(),
+    )
+    q = "seminar kit bernuansa tapis"
+    pd.testing.assert_frame_equal(m.search(q, k=10), loaded.search(q, k=10))
+
+
+@settings(max_examples=60, deadline=None)
+@given(count_blocks(), st.integers(1, 8), st.integers(1, 5))
+def test_rare_postings_list_exactly_the_rows_of_each_rare_column(case, max_df, chunk):
+    width, blocks = case
+    whole = sp.vstack(blocks).tocsr()
+    post = rare_postings(PackedRows.from_parts(blocks, width), max_df, chunk=chunk)
+    assert post.shape == (width, whole.shape[0])
+    by_col = whole.tocsc()
+    for c in np.unique(whole.indices):
+        rows = by_col.indices[by_col.indptr[c] : by_col.indptr[c + 1]]
+        got = post.take(np.array([c])).toarray().ravel()
+        if len(rows) <= max_df:  # the column's rows, ascending, with their counts
+            listed = np.asarray(post.indices[post.indptr[c] : post.indptr[c + 1]])
+            assert listed.tolist() == sorted(rows.tolist())
+            np.testing.assert_array_equal(got, whole[:, c].toarray().ravel())
+        else:  # common columns are left out
+            assert not got.any()
+
+
+def test_char_norms_are_the_norms_of_the_unnormalised_tfidf_rows(approx_index):
+    m, _ = approx_index
+    seg, lex = m.state_.segments[0], m.state_.lexical
+    counts = seg.char_counts.take(np.arange(seg.rows))
+    x = counts.copy()
+    x.data = (np.log(x.data) + 1) * lex.char_idf_[x.indices]
+    np.testing.assert_allclose(lex.char_norms(seg.char_counts), np.sqrt(x.multiply(x).sum(axis=1)).A1, rtol=1e-5)
+    np.testing.assert_allclose(lex.char_norms(counts), lex.char_norms(seg.char_counts), rtol=1e-6)
+    # The stored norms are those of the build's statistics (here: still the current ones).
+    np.testing.assert_allclose(seg.char_norm, lex.char_norms(seg.char_counts), rtol=1e-5)
+
+
+@settings(max_examples=40, deadline=None)
+@given(count_blocks())
+def test_stacked_blocks_equal_the_blocks_one_after_another(case):
+    width, blocks = case
+    stacked = PackedRows.stack([PackedRows.from_parts([b], width) for b in blocks], width)
+    whole = sp.vstack(blocks).tocsr()
+    np.testing.assert_array_equal(stacked.take(np.arange(whole.shape[0])).toarray(), whole.toarray())
