@@ -97,11 +97,12 @@ def test_a_large_segment_saves_its_char_counts_compactly_and_loads_them_back(app
 
 
 @settings(max_examples=60, deadline=None)
-@given(count_blocks(), st.integers(1, 8), st.integers(1, 5))
-def test_rare_postings_list_exactly_the_rows_of_each_rare_column(case, max_df, chunk):
+@given(count_blocks(), st.integers(1, 8), st.integers(1, 5), st.booleans())
+def test_rare_postings_list_exactly_the_rows_of_each_rare_column(case, max_df, chunk, by_impact):
     width, blocks = case
     whole = sp.vstack(blocks).tocsr()
-    post = rare_postings(PackedRows.from_parts(blocks, width), max_df, chunk=chunk)
+    norms = np.linspace(1, 3, whole.shape[0]).astype(np.float32)[::-1].copy() if by_impact else None
+    post = rare_postings(PackedRows.from_parts(blocks, width), max_df, chunk=chunk, norms=norms)
     assert post.shape == (width, whole.shape[0])
     by_col = whole.tocsc()
     for c in np.unique(whole.indices):
@@ -109,7 +110,13 @@ def test_rare_postings_list_exactly_the_rows_of_each_rare_column(case, max_df, c
         got = post.take(np.array([c])).toarray().ravel()
         if len(rows) <= max_df:  # the column's rows, ascending, with their counts
             listed = np.asarray(post.indices[post.indptr[c] : post.indptr[c + 1]])
-            assert listed.tolist() == sorted(rows.tolist())
+            assert sorted(listed.tolist()) == sorted(rows.tolist())
+            if by_impact:  # largest (1 + log count) / norm first, ties by row
+                tf = np.asarray(post.data[post.indptr[c] : post.indptr[c + 1]], dtype=np.float64)
+                key = [(-(np.log(t) + 1) / norms[r], r) for r, t in zip(listed.tolist(), tf.tolist())]
+                assert key == sorted(key)
+            else:
+                assert listed.tolist() == sorted(rows.tolist())
             np.testing.assert_array_equal(got, whole[:, c].toarray().ravel())
         else:  # common columns are left out
             assert not got.any()

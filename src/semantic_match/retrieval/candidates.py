@@ -9,9 +9,10 @@ For every query and segment:
   its best :data:`CANDIDATES` items are candidates. Candidates found only by another channel
   get their exact cosine from the stored vectors.
 - **char** (character n-gram TF-IDF) proposes candidates through the large segment's rare
-  n-gram postings (n-grams in at most 2 % of its rows, :func:`.packed.rare_postings`): the
-  query's :data:`RARE_GRAMS` heaviest n-grams score the rows holding them by their share of the
-  cosine; the best :data:`CANDIDATES` are candidates. This finds what only the char channel
+  n-gram postings (n-grams in at most 2 % of its rows, :func:`.packed.rare_postings`, each
+  list ordered by impact): the query's :data:`RARE_GRAMS` heaviest n-grams score the first
+  :data:`RARE_DEPTH` rows of their lists by their share of the cosine; the best
+  :data:`CANDIDATES` are candidates. This finds what only the char channel
   sees: stop words ("belanja", "untuk"), hyphenated forms ("alat-alat"), spelling variants.
   Segments without that index (small ones, or written before it) go through the vocabulary
   words closest to the query by character 3- and 4-grams (:data:`FUZZY_WORDS` of them,
@@ -50,6 +51,8 @@ CANDIDATES = 200
 BM25_DEPTH = 2
 #: The char candidate index is read for the query's n-grams of most weight (tf-idf), this many.
 RARE_GRAMS = 48
+#: ... each read to this many rows (its rows of most impact; docs/benchmarks.md).
+RARE_DEPTH = 2000
 #: A filter leaving at most this many rows of a large segment is searched exactly on that subset.
 SELECTIVE_ROWS = 50_000
 #: Vocabulary words, closest to the query by character n-grams, whose items are char candidates.
@@ -127,7 +130,8 @@ def _rare_gram_scores(seg, lex, q_char_row: sp.csr_matrix) -> tuple[np.ndarray, 
         top = np.argpartition(-qw, RARE_GRAMS - 1)[:RARE_GRAMS]
         grams, qw = grams[top], qw[top]
     starts = np.asarray(post.indptr[grams], dtype=np.int64)
-    lengths = np.asarray(post.indptr[grams + 1], dtype=np.int64) - starts
+    # Lists are ordered by impact: their first RARE_DEPTH rows hold the largest contributions.
+    lengths = np.minimum(np.asarray(post.indptr[grams + 1], dtype=np.int64) - starts, RARE_DEPTH)
     total = int(lengths.sum())
     if total == 0:
         return None

@@ -2,8 +2,10 @@
 
 Inner product on unit vectors (cosine). Segments below ``ANN_MIN_ROWS`` items are searched
 exactly; larger ones get an inverted-file index with float16 storage,
-``IVF{nlist},SQfp16`` with ``nlist`` about ``sqrt(n)`` (:func:`auto_factory`): it builds
-in about a minute for a million vectors on two cores, stores each vector once (half the bytes
+``IVF{nlist},SQfp16`` with ``nlist`` about ``4 sqrt(n)`` (:func:`auto_factory`; 4,096 lists
+and 128 probed at a million vectors scan a quarter of what 1,024 lists and 64 probes scan, with
+better recall, docs/benchmarks.md): it builds in about a minute and a half for a million vectors
+on two cores, stores each vector once (half the bytes
 of float32, cosine error below 1e-3), can be memory-mapped, reconstructs any vector for exact
 rescoring, and searches ``nprobe`` of its lists (:func:`default_nprobe`). HNSW was measured too:
 its graph took over 15 minutes to build for a million vectors here (see docs/benchmarks.md).

@@ -107,12 +107,16 @@ class PackedRows:
         return PackedRows(self.indptr, self.indices, self.data, max(width, self.shape[1]))
 
 
-def rare_postings(counts: PackedRows, max_df: int, *, chunk: int = 100_000) -> PackedRows:
+def rare_postings(
+    counts: PackedRows, max_df: int, *, norms: np.ndarray | None = None, chunk: int = 100_000
+) -> PackedRows:
     """Column-major postings of the columns present in at most ``max_df`` rows: (columns, rows).
 
     The character channel's candidate index: a query's rare n-grams ("t-a" of "alat-alat", the
     n-grams of a stop word, of "erythromycin") name the items sharing them, while common n-grams,
-    present in many rows and of low idf, are left out (they hold most of the counts).
+    present in many rows and of low idf, are left out (they hold most of the counts). Each list
+    holds its rows in ascending order or, given the rows' ``norms``, by impact
+    ``(1 + log count) / norm`` (largest first, ties by row): a reader may stop early.
     """
     width, n_rows = counts.shape[1], counts.shape[0]
     indices = np.asarray(counts.indices)
@@ -141,4 +145,24 @@ def rare_postings(counts: PackedRows, max_df: int, *, chunk: int = 100_000) -> P
         rows_out[at] = rows
         tf_out[at] = tf
         fill += np.bincount(cols, minlength=width)[:width]
+    if norms is not None:
+        _order_by_impact(ptr, rows_out, tf_out, np.asarray(norms, dtype=np.float32))
     return PackedRows(ptr, rows_out, tf_out, n_rows)
+
+
+def _order_by_impact(ptr: np.ndarray, rows: np.ndarray, tf: np.ndarray, norms: np.ndarray, block: int = 4_000_000):
+    """Reorder every posting list in place by descending impact, a block of whole lists at a time."""
+    n_cols = len(ptr) - 1
+    start = 0
+    while start < n_cols:
+        stop = int(np.searchsorted(ptr, ptr[start] + block, side="right")) - 1
+        stop = min(max(stop, start + 1), n_cols)
+        lo, hi = int(ptr[start]), int(ptr[stop])
+        if hi > lo:
+            r, t = rows[lo:hi].astype(np.int64), tf[lo:hi]
+            impact = (np.log(t.astype(np.float32)) + np.float32(1.0)) / np.maximum(norms[r], np.float32(1e-9))
+            col = np.repeat(np.arange(stop - start), np.diff(ptr[start : stop + 1]))
+            order = np.lexsort((r, -impact, col))
+            rows[lo:hi] = rows[lo:hi][order]
+            tf[lo:hi] = t[order]
+        start = stop

@@ -219,8 +219,9 @@ def build_segment(
     del char_parts
     char_post = char_norm = None
     if packed:
-        char_post = rare_postings(char_counts, max(CHAR_POSTING_MIN_DF, int(CHAR_POSTING_SHARE * len(texts))))
         char_norm = LexicalIndex.from_settings(lexical.settings()).set_stats(stats).char_norms(char_counts)
+        max_df = max(CHAR_POSTING_MIN_DF, int(CHAR_POSTING_SHARE * len(texts)))
+        char_post = rare_postings(char_counts, max_df, norms=char_norm)
     table = _table(items, texts)
     # The approximate index last: everything else is compact by then (peak memory, docs/scale.md).
     ann = None
