@@ -141,3 +141,56 @@ def test_stacked_blocks_equal_the_blocks_one_after_another(case):
     stacked = PackedRows.stack([PackedRows.from_parts([b], width) for b in blocks], width)
     whole = sp.vstack(blocks).tocsr()
     np.testing.assert_array_equal(stacked.take(np.arange(whole.shape[0])).toarray(), whole.toarray())
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.integers(1, 50).flatmap(
+        lambda n: st.tuples(
+            st.just(n),
+            st.lists(st.tuples(st.integers(0, n - 1), st.floats(0.01, 5)), max_size=40),
+            st.lists(st.integers(0, n - 1), max_size=10),
+        )
+    )
+)
+def test_row_sums_equal_a_bincount_and_leave_the_scratch_buffer_clean(case):
+    from semantic_match.retrieval.proposals import RowSums, scratch_buffers
+
+    n, entries, probe = case
+    rows = np.array([r for r, _ in entries], dtype=np.int64)
+    weights = np.array([w for _, w in entries], dtype=np.float32)
+    expected = np.bincount(rows, weights=weights, minlength=n)
+    sums = RowSums(rows, weights, n)
+    assert sorted(sums.rows.tolist()) == sorted(set(rows.tolist()))
+    np.testing.assert_allclose(sums.values, expected[sums.rows], rtol=1e-6)
+    np.testing.assert_allclose(sums.at(np.array(probe, dtype=np.int64)), expected[probe], rtol=1e-6)
+    assert not scratch_buffers(n)[0].any()  # the next query starts from zeros
+
+
+def test_a_small_segment_added_to_an_approximate_index_gets_the_candidate_index_too(approx_index, tmp_path):
+    m, folder = approx_index
+    m = Matcher.load(folder, encoder=HashEncoder(), show_progress=False)
+    frame = pd.read_csv(DATA / "catalog_lampung.csv", dtype={"product_id": str})
+    new = frame.head(2).assign(product_id=["N1", "N2"], name=["tas belanja anyaman", "alat-alat tulis"])
+    m.add(new)
+    seg = m.state_.segments[-1]
+    assert seg.ann is None and seg.char_post is not None and seg.char_norm is not None
+    m.save(tmp_path / "copy")
+    loaded = Matcher.load(tmp_path / "copy", encoder=HashEncoder(), show_progress=False)
+    assert loaded.state_.segments[-1].char_post is not None
+    for q in ("tas belanja", "alat-alat"):
+        pd.testing.assert_frame_equal(m.search(q, k=5), loaded.search(q, k=5))
+
+
+def test_a_loaded_large_index_saved_to_another_folder_still_searches(approx_index, tmp_path):
+    # FAISS writes a memory-mapped IVF index truncated (its lists left out), and searching the
+    # copy crashed the process: a loaded index is copied from the file it was read from.
+    m, folder = approx_index
+    loaded = Matcher.load(folder, encoder=HashEncoder(), show_progress=False)
+    src = folder / loaded.state_.segments[0].name / "dense.faiss"
+    loaded.save(tmp_path / "copy")
+    copy = Matcher.load(tmp_path / "copy", encoder=HashEncoder(), show_progress=False)
+    dst = tmp_path / "copy" / copy.state_.segments[0].name / "dense.faiss"
+    assert dst.read_bytes() == src.read_bytes()
+    q = "kopi robusta bubuk"
+    pd.testing.assert_frame_equal(copy.search(q, k=10), m.search(q, k=10))

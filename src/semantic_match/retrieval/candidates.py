@@ -30,12 +30,19 @@ reference this path is measured against (docs/benchmarks.md).
 from __future__ import annotations
 
 import time
-import weakref
 from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 
+from .proposals import (
+    FUZZY_MIN_SIMILARITY,
+    FUZZY_WORDS,
+    bm25_sums,
+    fuzzy_terms,
+    rare_gram_scores,
+    top_rows,
+)
 from .ranking import Ranking, empty_ranking, topk
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -49,101 +56,8 @@ CANDIDATES = 200
 #: BM25 proposes this many times as many: items that share the query's common words tie on BM25
 #: by the hundred and the other channels decide between them (docs/benchmarks.md).
 BM25_DEPTH = 2
-#: The char candidate index is read for the query's n-grams of most weight (tf-idf), this many.
-RARE_GRAMS = 48
-#: ... each read to this many rows (its rows of most impact; docs/benchmarks.md).
-RARE_DEPTH = 2000
 #: A filter leaving at most this many rows of a large segment is searched exactly on that subset.
 SELECTIVE_ROWS = 50_000
-#: Vocabulary words, closest to the query by character n-grams, whose items are char candidates.
-FUZZY_WORDS = 24
-#: ... provided their cosine to the query (3- and 4-grams) reaches this.
-FUZZY_MIN_SIMILARITY = 0.1
-
-# Per lexical index: its vocabulary words' character vectors (3- and 4-grams), by n-gram.
-_WORD_GRAMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _word_grams(lex) -> sp.csr_matrix:
-    """(n-grams, words): the L2-normalised 3- and 4-gram TF-IDF vectors of the BM25 vocabulary's words.
-
-    Built once per state of the statistics (the idf array is replaced whenever they change).
-    """
-    key = id(lex.bm25_idf_)
-    cached = _WORD_GRAMS.get(lex)
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    words = lex.stats_.bm25_vocab.terms
-    vec = lex.char_vectors(list(words)) if len(words) else sp.csr_matrix((0, len(lex.char_idf_)), dtype=np.float32)
-    vec = sp.csr_matrix(vec, dtype=np.float32)
-    # Bigrams are shared by too many words to say which are alike; dead words propose nothing.
-    long_gram = np.array([len(g.strip()) >= 3 for g in lex.stats_.char_vocab.terms], dtype=bool)
-    if len(long_gram) < vec.shape[1]:
-        long_gram = np.pad(long_gram, (0, vec.shape[1] - len(long_gram)))
-    keep = long_gram[vec.indices] & np.repeat(lex.bm25_live_[: vec.shape[0]], np.diff(vec.indptr))
-    vec.data[~keep] = 0
-    vec.eliminate_zeros()
-    from sklearn.preprocessing import normalize
-
-    by_gram = normalize(vec, norm="l2", copy=False).T.tocsr()
-    _WORD_GRAMS[lex] = (key, by_gram)
-    return by_gram
-
-
-def _fuzzy_terms(lex, q_char_row: sp.csr_matrix, exclude: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Vocabulary words closest to a query by character 3/4-grams, and their cosines."""
-    by_gram = _word_grams(lex)
-    if not q_char_row.nnz or by_gram.shape[1] == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.float32)
-    # Query and word vectors share the statistics' n-gram width; slicing (a copy of the whole word
-    # matrix) is only needed if the vocabulary grew in between, so it stays off the usual path.
-    q, grams = q_char_row, by_gram
-    if q.shape[1] != grams.shape[0]:
-        width = min(q.shape[1], grams.shape[0])
-        q, grams = q[:, :width], grams[:width]
-    sims = np.asarray((q @ grams).todense(), dtype=np.float32).ravel()
-    if len(exclude):
-        sims[exclude[exclude < len(sims)]] = 0
-    n = min(FUZZY_WORDS, int((sims >= FUZZY_MIN_SIMILARITY).sum()))
-    if n == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.float32)
-    top = np.argpartition(-sims, n - 1)[:n]
-    return top.astype(np.int64), sims[top]
-
-
-# 1 + log(tf) for every count a uint8 posting can hold (sublinear tf, as the char channel).
-_SUBLINEAR = np.concatenate([[0.0], 1.0 + np.log(np.arange(1, 256))]).astype(np.float32)
-
-
-def _rare_gram_scores(seg, lex, q_char_row: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray] | None:
-    """The char channel's cosine restricted to the segment's rare n-grams (its candidate index).
-
-    Every row sharing a rare n-gram with the query gets the part of its character TF-IDF cosine
-    that those n-grams make, normalised by the row's norm at build time. Returns (rows, scores)
-    of the rows sharing one, or None.
-    """
-    post = seg.char_post
-    grams = q_char_row.indices.astype(np.int64)
-    keep = grams < post.shape[0]
-    grams, qw = grams[keep], q_char_row.data[keep] * lex.char_idf_[grams[keep]]
-    if len(grams) > RARE_GRAMS:  # the query's heaviest n-grams carry its ranking
-        top = np.argpartition(-qw, RARE_GRAMS - 1)[:RARE_GRAMS]
-        grams, qw = grams[top], qw[top]
-    starts = np.asarray(post.indptr[grams], dtype=np.int64)
-    # Lists are ordered by impact: their first RARE_DEPTH rows hold the largest contributions.
-    lengths = np.minimum(np.asarray(post.indptr[grams + 1], dtype=np.int64) - starts, RARE_DEPTH)
-    total = int(lengths.sum())
-    if total == 0:
-        return None
-    ends = np.cumsum(lengths)
-    where = np.repeat(starts - (ends - lengths), lengths) + np.arange(total, dtype=np.int64)
-    rows = np.asarray(post.indices[where], dtype=np.int64)
-    tf = np.asarray(post.data[where])
-    weight = _SUBLINEAR[tf] if tf.dtype == np.uint8 else np.log(tf.astype(np.float32)) + np.float32(1.0)
-    weight = weight * np.repeat(qw.astype(np.float32), lengths)
-    sums = np.bincount(rows, weights=weight, minlength=seg.rows)
-    hit = np.flatnonzero(sums)
-    return hit, (sums[hit] / np.maximum(np.asarray(seg.char_norm[hit], dtype=np.float64), 1e-9)).astype(np.float32)
 
 
 def _segment_masks(state: IndexState, mask: np.ndarray | None) -> list[np.ndarray | None]:
@@ -161,31 +75,6 @@ def _segment_masks(state: IndexState, mask: np.ndarray | None) -> list[np.ndarra
             allowed[np.flatnonzero(seg.live)] = part
             out.append(allowed)
     return out
-
-
-def _bm25(seg, lex, terms: np.ndarray, term_weights: np.ndarray | None = None) -> np.ndarray | None:
-    """Exact BM25 of every row of a segment (dense array), or None when no query term occurs in it.
-
-    ``term_weights`` scale each term's contribution (fuzzy candidates); default 1.
-    """
-    post = seg.bm25_post
-    rows_parts, w_parts = [], []
-    for j, t in enumerate(terms):
-        if t >= post.shape[0]:
-            continue
-        lo, hi = post.indptr[t], post.indptr[t + 1]
-        if hi == lo:
-            continue
-        rows = np.asarray(post.indices[lo:hi])
-        tf = np.asarray(post.data[lo:hi], dtype=np.float32)
-        rows_parts.append(rows)
-        w = lex.bm25_weights(tf, np.asarray(seg.doc_len[rows], dtype=np.float32), np.full(len(rows), t))
-        w_parts.append(w if term_weights is None else w * np.float32(term_weights[j]))
-    if not rows_parts:
-        return None
-    return np.bincount(np.concatenate(rows_parts), weights=np.concatenate(w_parts), minlength=seg.rows).astype(
-        np.float32
-    )
 
 
 def _best(scores: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
@@ -283,7 +172,7 @@ def rank_candidates(
         # Segments without a rare n-gram index (small ones, or written before it existed) take
         # char candidates through the vocabulary words closest to the query.
         need_fuzzy = use_char and any(seg.char_post is None for seg in state.segments)
-        fuzzy = _fuzzy_terms(lex, q_char[qi], q_terms[qi]) if need_fuzzy else None
+        fuzzy = fuzzy_terms(lex, q_char[qi], q_terms[qi]) if need_fuzzy else None
         seg_ids, seg_rows, d_parts, b_parts = [], [], [], []
         bm25_hi, bm25_lo_zero, bm25_min, dense_lo = 0.0, False, np.inf, np.inf
         for si, seg in enumerate(state.segments):
@@ -292,28 +181,27 @@ def rank_candidates(
             if n_allowed == 0:
                 continue
             cands = []
-            bm = _bm25(seg, lex, q_terms[qi]) if m.mode != "dense" else None
+            bm = bm25_sums(seg, lex, q_terms[qi]) if m.mode != "dense" else None
             if bm is not None:
-                touched = np.flatnonzero(bm > 0) if allowed is None else np.flatnonzero((bm > 0) & allowed)
+                touched, values = bm.allowed(allowed)
+                touched, values = touched[values > 0], values[values > 0]
                 if len(touched):
-                    bm25_hi = max(bm25_hi, float(bm[touched].max()))
-                    bm25_min = min(bm25_min, float(bm[touched].min()))
-                    cands.append(_best(bm, touched, n_cand * BM25_DEPTH))
+                    bm25_hi = max(bm25_hi, float(values.max()))
+                    bm25_min = min(bm25_min, float(values.min()))
+                    cands.append(top_rows(touched, values, n_cand * BM25_DEPTH))
                 bm25_lo_zero |= len(touched) < n_allowed
             else:
                 bm25_lo_zero = True
             if use_char and seg.char_post is not None:
-                rare = _rare_gram_scores(seg, lex, q_char[qi])
+                rare = rare_gram_scores(seg, lex, q_char[qi])
                 if rare is not None:
                     hit, score = rare if allowed is None else (rare[0][allowed[rare[0]]], rare[1][allowed[rare[0]]])
-                    if len(hit):
-                        cands.append(hit if len(hit) <= n_cand else hit[np.argpartition(-score, n_cand - 1)[:n_cand]])
+                    cands.append(top_rows(hit, score, n_cand))
             elif fuzzy is not None and len(fuzzy[0]):
-                near = _bm25(seg, lex, fuzzy[0], fuzzy[1])
+                near = bm25_sums(seg, lex, fuzzy[0], fuzzy[1])
                 if near is not None:
-                    hit = np.flatnonzero(near > 0) if allowed is None else np.flatnonzero((near > 0) & allowed)
-                    if len(hit):
-                        cands.append(_best(near, hit, n_cand))
+                    hit, score = near.allowed(allowed)
+                    cands.append(top_rows(hit[score > 0], score[score > 0], n_cand))
             if dense[si] is not None:
                 top, lookup, lows = dense[si]
                 cands.append(top[qi])
@@ -325,7 +213,7 @@ def rank_candidates(
                 d = _dense_of(seg, dense[si][1], rows, vectors[qi], qi)
                 dense_lo = min(dense_lo, float(d.min())) if len(d) else dense_lo
                 d_parts.append(np.asarray(d, np.float32))
-            b_parts.append(bm[rows] if bm is not None else np.zeros(len(rows), np.float32))
+            b_parts.append(bm.at(rows) if bm is not None else np.zeros(len(rows), np.float32))
             seg_ids.append(np.full(len(rows), si))
             seg_rows.append(rows)
         if not seg_rows:

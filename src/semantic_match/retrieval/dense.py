@@ -14,6 +14,7 @@ its graph took over 15 minutes to build for a million vectors here (see docs/ben
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import NamedTuple
 
@@ -200,17 +201,47 @@ class DenseIndex:
         return np.asarray(self.index_.reconstruct_batch(positions), dtype=np.float32).reshape(len(positions), self.dim)
 
     def save(self, path: str | Path) -> None:
+        """Write the index. One read memory-mapped is copied byte for byte from the file it was
+        read from: FAISS cannot serialise memory-mapped inverted lists (it writes a truncated file
+        that crashes the process searching it)."""
         import faiss
 
-        faiss.write_index(self.index_, str(path))
+        fd = getattr(self, "_source_fd", None)
+        if fd is None:
+            faiss.write_index(self.index_, str(path))
+            return
+        with open(path, "wb") as out:
+            offset = 0
+            while True:
+                chunk = os.pread(fd, 1 << 22, offset)
+                if not chunk:
+                    break
+                out.write(chunk)
+                offset += len(chunk)
+
+    def __del__(self) -> None:
+        fd = getattr(self, "_source_fd", None)
+        if fd is not None:
+            self._source_fd = None
+            try:
+                os.close(fd)
+            except OSError:  # pragma: no cover - already closed at interpreter exit
+                pass
 
     @classmethod
     def load(cls, path: str | Path, *, factory: str = "Flat", mmap: bool = False) -> DenseIndex:
         """Read an index; ``mmap`` maps an IVF index's lists instead of reading them (shared pages)."""
         import faiss
 
-        flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap and "IVF" in factory else 0
-        index = faiss.read_index(str(path), flags)
+        mapped = mmap and "IVF" in factory
+        # A mapped index keeps its file open: saving it elsewhere copies these bytes (see save).
+        source_fd = os.open(str(path), os.O_RDONLY) if mapped else None
+        try:
+            index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mapped else 0)
+        except BaseException:
+            if source_fd is not None:
+                os.close(source_fd)
+            raise
         if "IVF" in factory:
             ivf = faiss.extract_index_ivf(index)
             ivf.nprobe = default_nprobe(ivf.nlist)
@@ -218,6 +249,7 @@ class DenseIndex:
         obj.dim = int(index.d)
         obj.factory = factory
         obj.index_ = index
+        obj._source_fd = source_fd
         return obj
 
 

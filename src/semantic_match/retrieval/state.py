@@ -183,11 +183,14 @@ def build_segment(
     lexical: LexicalIndex,
     *,
     ann_factory: str | None = None,
+    candidate_index: bool | None = None,
 ) -> Segment:
     """Count a block of items into ``stats`` (vocabularies grow) and make its segment.
 
     With ``ann_factory`` (large blocks) the vectors go into an approximate FAISS index and the
     character counts are kept in compact arrays (:class:`.packed.PackedRows`), chunk by chunk.
+    ``candidate_index`` (default: with ``ann_factory``) adds the rare n-gram postings and norms
+    the candidate path reads; small segments added to an approximate index get them too.
     """
     texts = list(texts)
     packed = ann_factory is not None
@@ -218,10 +221,11 @@ def build_segment(
     char_counts = PackedRows.stack(char_parts, n_char) if packed else stack(char_parts, n_char)
     del char_parts
     char_post = char_norm = None
-    if packed:
+    if packed if candidate_index is None else candidate_index:
         char_norm = LexicalIndex.from_settings(lexical.settings()).set_stats(stats).char_norms(char_counts)
         max_df = max(CHAR_POSTING_MIN_DF, int(CHAR_POSTING_SHARE * len(texts)))
-        char_post = rare_postings(char_counts, max_df, norms=char_norm)
+        as_packed = char_counts if packed else PackedRows.from_parts([char_counts], n_char)
+        char_post = rare_postings(as_packed, max_df, norms=char_norm)
     table = _table(items, texts)
     # The approximate index last: everything else is compact by then (peak memory, docs/scale.md).
     ann = None

@@ -99,6 +99,7 @@ def add_items(m: Matcher, items: TableSource | Catalog, **read) -> int:
         st.stats,
         st.lexical,
         ann_factory=m.segment_factory(len(catalog)) if m.encoder_ is not None else None,
+        candidate_index=st.approximate or None,
     )
     st.lexical.set_stats(st.stats)
     st.append(seg)
