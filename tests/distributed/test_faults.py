@@ -39,6 +39,8 @@ def test_a_worker_killed_mid_job_loses_and_duplicates_no_need(
 ):
     # The same index and vectors, but query encoding sleeps: the job is still running when a worker dies.
     slow = Matcher.load(hash_index.folder_, encoder=SlowHashEncoder(delay=0.15), show_progress=False)
+    # A worker killed by an earlier test may still be restarting: count both before starting.
+    client.wait_for_workers(2, timeout=120)
     before = set(client.run(os.getpid).values())
     killed = []
 
