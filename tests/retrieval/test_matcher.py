@@ -479,3 +479,22 @@ def test_huge_k_is_clamped_to_the_catalogue(matcher):
     assert matcher.rank(["tapis", "kopi"], k=10**12).indices.shape == (2, matcher.n_items)
     out = matcher.match(["kopi"], k=10**9)
     assert len(out) == matcher.n_items
+
+
+def test_set_ranking_ranks_the_same_index_as_a_matcher_built_that_way(matcher, small_catalog, hash_encoder):
+    lexical = Matcher.from_catalog(
+        small_catalog,
+        id_col="kode",
+        text_cols=["nama", "deskripsi"],
+        encoder=hash_encoder,
+        show_progress=False,
+        mode="lexical",
+    )
+    assert matcher.set_ranking(mode="lexical") is matcher
+    pd.testing.assert_frame_equal(matcher.search("perontok padi", k=5), lexical.search("perontok padi", k=5))
+    matcher.set_ranking(mode="hybrid")
+    with pytest.raises(InputError):
+        matcher.set_ranking(weights={"dense": -1.0})
+    with pytest.raises(InputError, match="not colour"):
+        matcher.set_ranking(colour="red")
+    assert matcher.mode == "hybrid" and matcher.weights is None  # a refused change leaves it as it was

@@ -147,6 +147,21 @@ class Matcher(ItemAccess, LiveUpdates, Persistent):
     def _validate_params(self) -> None:
         self.weights_ = ranking_weights(self.mode, self.weights, self.fusion, default=DEFAULT_WEIGHTS)
 
+    def set_ranking(self, **params) -> Matcher:
+        """Change how the same index ranks (``mode``, ``weights``, ``fusion``, ``rrf_k``), checked at
+        once; returns the matcher. E.g. ``m.set_ranking(mode="lexical")`` to compare rankings."""
+        unknown = sorted(set(params) - {"mode", "weights", "fusion", "rrf_k"})
+        if unknown:
+            raise InputError(f"set_ranking() takes mode, weights, fusion and rrf_k, not {', '.join(unknown)}")
+        old = {name: getattr(self, name) for name in params}
+        self.__dict__.update(params)
+        try:
+            self._validate_params()
+        except Exception:
+            self.__dict__.update(old)
+            raise
+        return self
+
     def fit(
         self,
         catalog: TableSource | Catalog,
