@@ -194,3 +194,30 @@ def test_a_loaded_large_index_saved_to_another_folder_still_searches(approx_inde
     assert dst.read_bytes() == src.read_bytes()
     q = "kopi robusta bubuk"
     pd.testing.assert_frame_equal(copy.search(q, k=10), m.search(q, k=10))
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda s: s.update(char_post="yes"),
+        lambda s: s.update(char_post_grams=-1),
+        lambda s: s.update(char_post_grams=10**9),
+        lambda s: s.update(char_post_grams=None),
+    ],
+)
+def test_a_malformed_candidate_index_entry_is_refused(approx_index, tmp_path, edit):
+    import shutil
+
+    from semantic_match import IndexFormatError
+    from semantic_match.retrieval.storage.reader import commit_checksum
+
+    _, folder = approx_index
+    copy = tmp_path / "index"
+    shutil.copytree(folder, copy)
+    name = (copy / "CURRENT").read_text().strip()
+    commit = json.loads((copy / name).read_text())
+    edit(commit["segments"][0])
+    commit["checksum"] = commit_checksum(commit)
+    (copy / name).write_text(json.dumps(commit))
+    with pytest.raises(IndexFormatError, match="rebuild the index"):
+        Matcher.load(copy, encoder=HashEncoder(), show_progress=False)
