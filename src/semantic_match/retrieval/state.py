@@ -227,7 +227,7 @@ def build_segment(
         as_packed = char_counts if packed else PackedRows.from_parts([char_counts], n_char)
         char_post = rare_postings(as_packed, max_df, norms=char_norm)
     table = _table(items, texts)
-    # The approximate index last: everything else is compact by then (peak memory, docs/scale.md).
+    # The approximate index last: everything else is compact by then (peak memory: docs/scale.md, Building).
     ann = None
     if ann_factory is not None and vectors is not None:
         from .dense import DenseIndex
