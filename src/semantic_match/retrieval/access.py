@@ -17,6 +17,7 @@ from ..io.catalog import Catalog
 from .filters import Filters, build_mask
 from .lexical import LexicalIndex
 from .results import RESULT_COLUMNS, display_frame
+from .state import TEXT_COLUMN
 
 __all__ = ["ItemAccess"]
 
@@ -75,6 +76,16 @@ class ItemAccess:
         cols = [*self.state_.text_cols, *self.state_.meta_cols]
         frame = self.state_.rows(positions, cols)
         return frame.rename(columns={c: f"item_{c}" for c in frame.columns if c in RESULT_COLUMNS})
+
+    def item_display_and_texts(self, positions: np.ndarray) -> tuple[pd.DataFrame, list[str]]:
+        """:meth:`item_display` and :meth:`item_texts` of the same items, read in one pass."""
+        positions = np.asarray(positions, dtype=np.int64)
+        if self.state_.has_view or not len(positions):
+            return self.item_display(positions), self.item_texts(positions)
+        cols = [*self.state_.text_cols, *self.state_.meta_cols]
+        frame = self.state_.rows(positions, [TEXT_COLUMN, *cols])
+        texts = frame.pop(TEXT_COLUMN).astype(str).tolist()
+        return frame.rename(columns={c: f"item_{c}" for c in frame.columns if c in RESULT_COLUMNS}), texts
 
     def item_texts(self, positions: np.ndarray) -> list[str]:
         positions = np.asarray(positions, dtype=np.int64)

@@ -42,12 +42,11 @@ def search_frame(res: Ranking, row: int, matcher: Matcher, *, query_norm: str) -
     """One query's results: ``rank, item_id, score, confidence, <channel scores>, matched_terms``, item columns."""
     keep = res.indices[row] >= 0
     idx = res.indices[row][keep]
-    head = explain_columns(
-        res, row, keep, lexical=matcher.state_.lexical, item_texts=matcher.item_texts(idx), query_norm=query_norm
-    )
+    display, texts = matcher.item_display_and_texts(idx)
+    head = explain_columns(res, row, keep, lexical=matcher.state_.lexical, item_texts=texts, query_norm=query_norm)
     head.insert(0, "item_id", matcher.item_ids(idx))
     head.insert(0, "rank", np.arange(1, len(idx) + 1))
-    return pd.concat([head, matcher.item_display(idx)], axis=1)
+    return pd.concat([head, display], axis=1)
 
 
 def explain_columns(
