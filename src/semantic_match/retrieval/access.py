@@ -73,19 +73,21 @@ class ItemAccess:
         positions = np.asarray(positions, dtype=np.int64)
         if self.state_.has_view:
             return self.display_.iloc[positions].reset_index(drop=True)
+        return self._stored_display(positions)[0]
+
+    def _stored_display(self, positions: np.ndarray, *, with_texts: bool = False) -> tuple[pd.DataFrame, list[str]]:
+        """Display columns (and, asked, normalised texts) read from the segments in one pass."""
         cols = [*self.state_.text_cols, *self.state_.meta_cols]
-        frame = self.state_.rows(positions, cols)
-        return frame.rename(columns={c: f"item_{c}" for c in frame.columns if c in RESULT_COLUMNS})
+        frame = self.state_.rows(positions, [TEXT_COLUMN, *cols] if with_texts else cols)
+        texts = frame.pop(TEXT_COLUMN).astype(str).tolist() if with_texts else []
+        return frame.rename(columns={c: f"item_{c}" for c in frame.columns if c in RESULT_COLUMNS}), texts
 
     def item_display_and_texts(self, positions: np.ndarray) -> tuple[pd.DataFrame, list[str]]:
         """:meth:`item_display` and :meth:`item_texts` of the same items, read in one pass."""
         positions = np.asarray(positions, dtype=np.int64)
         if self.state_.has_view or not len(positions):
             return self.item_display(positions), self.item_texts(positions)
-        cols = [*self.state_.text_cols, *self.state_.meta_cols]
-        frame = self.state_.rows(positions, [TEXT_COLUMN, *cols])
-        texts = frame.pop(TEXT_COLUMN).astype(str).tolist()
-        return frame.rename(columns={c: f"item_{c}" for c in frame.columns if c in RESULT_COLUMNS}), texts
+        return self._stored_display(positions, with_texts=True)
 
     def item_texts(self, positions: np.ndarray) -> list[str]:
         positions = np.asarray(positions, dtype=np.int64)

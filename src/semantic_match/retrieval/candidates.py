@@ -14,7 +14,7 @@ For every query and segment:
   :data:`RARE_DEPTH` rows of their lists by their share of the cosine; the best
   :data:`CANDIDATES` are candidates. This finds what only the char channel
   sees: stop words ("belanja", "untuk"), hyphenated forms ("alat-alat"), spelling variants.
-  Segments without that index (small ones, or written before it) go through the vocabulary
+  Segments without that index (written before it existed) go through the vocabulary
   words closest to the query by character 3- and 4-grams (:data:`FUZZY_WORDS` of them,
   "mikroskop" for "oftalmoskopi") and their BM25 postings. Then every candidate is rescored
   exactly from its stored n-gram counts.
@@ -77,13 +77,6 @@ def _segment_masks(state: IndexState, mask: np.ndarray | None) -> list[np.ndarra
     return out
 
 
-def _best(scores: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
-    if len(rows) <= n:
-        return rows
-    part = np.argpartition(-scores[rows], n - 1)[:n]
-    return rows[part]
-
-
 def _dense_batch(seg, vecs: np.ndarray, allowed: np.ndarray | None, n_allowed: int, n_cand: int):
     """Dense candidates of a batch for one segment: (rows per query, scores lookup, lower bounds)."""
     all_rows = np.arange(seg.rows) if allowed is None else np.flatnonzero(allowed)
@@ -96,7 +89,7 @@ def _dense_batch(seg, vecs: np.ndarray, allowed: np.ndarray | None, n_allowed: i
             sub = seg.vectors if allowed is None else np.asarray(seg.vectors[all_rows], np.float32)
         scores = sub @ vecs.T  # (allowed rows, queries)
         lows = scores.min(axis=0) if len(all_rows) else np.full(len(vecs), np.inf)
-        top = [all_rows[_best(scores[:, i], np.arange(len(all_rows)), n_cand)] for i in range(len(vecs))]
+        top = [top_rows(all_rows, scores[:, i], n_cand) for i in range(len(vecs))]
         lookup = {"rows": all_rows, "scores": scores}
         return top, lookup, lows
     res = seg.ann.search(vecs, n_cand, allowed=allowed)
@@ -168,10 +161,10 @@ def rank_candidates(
             dense.append(_dense_batch(seg, vectors, allowed, n_allowed, n_cand))
     per_query = []
     use_char = m.mode != "dense" and (m.fusion == "rrf" or m.weights_.get("char", 0) > 0)
+    # Segments without a rare n-gram index (written before it existed) take char candidates
+    # through the vocabulary words closest to the query.
+    need_fuzzy = use_char and any(seg.char_post is None for seg in state.segments)
     for qi in range(n_q):
-        # Segments without a rare n-gram index (small ones, or written before it existed) take
-        # char candidates through the vocabulary words closest to the query.
-        need_fuzzy = use_char and any(seg.char_post is None for seg in state.segments)
         fuzzy = fuzzy_terms(lex, q_char[qi], q_terms[qi]) if need_fuzzy else None
         seg_ids, seg_rows, d_parts, b_parts = [], [], [], []
         bm25_hi, bm25_lo_zero, bm25_min, dense_lo = 0.0, False, np.inf, np.inf

@@ -29,6 +29,7 @@ import scipy.sparse as sp
 
 from ..errors import NotBuiltError
 from ..text.tokens import STOPWORDS, tokenize
+from .packed import PackedRows
 from .vocab import Vocabulary, count_char_ngrams, count_terms
 
 __all__ = ["LexicalIndex", "LexicalStats", "Vocabulary", "count_char_ngrams", "count_terms", "tokenize", "STOPWORDS"]
@@ -209,7 +210,8 @@ class LexicalIndex:
         self.bm25_doc_ = weights  # (docs, terms)
         self.bm25_matrix_ = weights.T.tocsr()  # (terms, docs) for fast query lookups
 
-    def _tfidf(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+    def _weights(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        """Character TF-IDF weights before normalisation: (1 + log count) * idf, dead n-grams dropped."""
         x = sp.csr_matrix(counts, dtype=np.float32, copy=True)
         keep = self.char_live_[x.indices]
         if not keep.all():  # terms no live item has: as if never seen
@@ -218,29 +220,27 @@ class LexicalIndex:
         np.log(x.data, x.data)
         x.data += np.float32(1.0)
         x.data *= self.char_idf_[x.indices]
-        # L2 rows (as sklearn's normalize, without its per-call validation: queries call this often).
-        lengths = np.diff(x.indptr)
-        rows = np.repeat(np.arange(x.shape[0]), lengths)
-        norms = np.sqrt(np.bincount(rows, weights=np.square(x.data, dtype=np.float64), minlength=x.shape[0]))
-        norms[norms == 0] = 1.0
-        x.data /= np.repeat(norms, lengths).astype(np.float32)
         return x
 
-    def char_norms(self, counts, *, chunk: int = 100_000) -> np.ndarray:
+    def _tfidf(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
+
+        # sklearn's normalize() without its per-call validation: queries call this often.
+        x = self._weights(counts)
+        inplace_csr_row_normalize_l2(x)
+        return x
+
+    def char_norms(self, counts: sp.csr_matrix | PackedRows, *, chunk: int = 100_000) -> np.ndarray:
         """Each row's character TF-IDF norm before L2 normalisation, float32 (rows of ``counts``:
         a CSR matrix or :class:`.packed.PackedRows`), with the current statistics."""
-        indptr = np.asarray(counts.indptr, dtype=np.int64)
-        n = len(indptr) - 1
+        from sklearn.utils.extmath import row_norms
+
+        n = counts.shape[0]
         out = np.zeros(n, dtype=np.float32)
         for start in range(0, n, chunk):
-            stop = min(n, start + chunk)
-            lo, hi = int(indptr[start]), int(indptr[stop])
-            cols = np.asarray(counts.indices[lo:hi], dtype=np.int64)
-            ok = cols < len(self.char_idf_)
-            w = np.log(np.asarray(counts.data[lo:hi], dtype=np.float32)) + np.float32(1.0)
-            w = np.where(ok, w * self.char_idf_[np.minimum(cols, len(self.char_idf_) - 1)], 0).astype(np.float64)
-            rows = np.repeat(np.arange(stop - start), np.diff(indptr[start : stop + 1]))
-            out[start:stop] = np.sqrt(np.bincount(rows, weights=w * w, minlength=stop - start))
+            rows = np.arange(start, min(n, start + chunk))
+            part = counts.take(rows) if isinstance(counts, PackedRows) else counts[rows]
+            out[rows] = row_norms(self._weights(_pad_columns(sp.csr_matrix(part), len(self.char_idf_))))
         return out
 
     def check(self) -> None:

@@ -15,7 +15,13 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["PackedRows", "compact_dtypes", "rare_postings"]
+__all__ = ["PackedRows", "compact_dtypes", "rare_postings", "slice_positions"]
+
+
+def slice_positions(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Positions of the entries of several slices ``[start, start + length)``, one after another."""
+    ends = np.cumsum(lengths)
+    return np.repeat(starts - (ends - lengths), lengths) + np.arange(int(ends[-1]) if len(ends) else 0, dtype=np.int64)
 
 
 def compact_dtypes(width: int, max_count: float) -> tuple[np.dtype, np.dtype]:
@@ -91,8 +97,7 @@ class PackedRows:
         lengths = np.asarray(self.indptr[rows + 1], dtype=np.int64) - starts
         out_ptr = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum(lengths, out=out_ptr[1:])
-        # Position of every wanted entry: its row's start plus its offset within the row.
-        where = np.repeat(starts - out_ptr[:-1], lengths) + np.arange(out_ptr[-1], dtype=np.int64)
+        where = slice_positions(starts, lengths)
         return sp.csr_matrix(
             (
                 np.asarray(self.data[where], dtype=np.float32),

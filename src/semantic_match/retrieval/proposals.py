@@ -10,6 +10,8 @@ import weakref
 import numpy as np
 import scipy.sparse as sp
 
+from .packed import slice_positions
+
 __all__ = [
     "RowSums",
     "scratch_buffers",
@@ -104,11 +106,9 @@ def rare_gram_scores(seg, lex, q_char_row: sp.csr_matrix) -> tuple[np.ndarray, n
     starts = np.asarray(post.indptr[grams], dtype=np.int64)
     # Lists are ordered by impact: their first RARE_DEPTH rows hold the largest contributions.
     lengths = np.minimum(np.asarray(post.indptr[grams + 1], dtype=np.int64) - starts, RARE_DEPTH)
-    total = int(lengths.sum())
-    if total == 0:
+    if not lengths.sum():
         return None
-    ends = np.cumsum(lengths)
-    where = np.repeat(starts - (ends - lengths), lengths) + np.arange(total, dtype=np.int64)
+    where = slice_positions(starts, lengths)
     rows = np.asarray(post.indices[where], dtype=np.int64)
     tf = np.asarray(post.data[where])
     weight = _SUBLINEAR[tf] if tf.dtype == np.uint8 else np.log(tf.astype(np.float32)) + np.float32(1.0)
