@@ -248,3 +248,39 @@ def test_items_alike_only_in_stop_words_or_hyphenated_forms_are_char_candidates(
     exact.exact = True
     assert exact.search(query, k=1)["item_id"].tolist() == [expected]
     assert m.search(query, k=1)["item_id"].tolist() == [expected]
+
+
+def test_result_frames_read_from_segments_equal_those_of_the_exhaustive_view(catalog, tmp_path):
+    # A loaded index serves result rows from its segments (several after an update); once its
+    # exhaustive view exists they come from the view. Both frames must be the same: values,
+    # column order and dtypes, a catalogue column named like a result column renamed.
+    frame = catalog.assign(
+        score=np.arange(len(catalog), dtype=np.int64) % 5,
+        price=np.linspace(1, 2, len(catalog)),
+        grade=pd.Categorical(np.where(np.arange(len(catalog)) % 3, "A", "B")),
+    )
+    m = _build(frame.iloc[:150], ann_min_rows=50)
+    m.save(tmp_path / "idx")
+    m = Matcher.load(tmp_path / "idx", encoder=HashEncoder())
+    m.add(frame.iloc[150:])  # a second segment: results span both
+    queries = QUERIES + ["zzzz qqqq"]
+    stored = {q: m.search(q, k=12) for q in queries}
+    assert not m.state_.has_view and any(
+        len(set(f["item_id"]) & set(frame["product_id"].iloc[150:])) for f in stored.values()
+    )
+    assert m.items is not None and m.state_.has_view
+    for q in queries:
+        got = stored[q]
+        assert list(got.columns[:8]) == [
+            "rank",
+            "item_id",
+            "score",
+            "confidence",
+            "dense_score",
+            "char_score",
+            "bm25_score",
+            "matched_terms",
+        ]
+        assert "item_score" in got.columns
+        pd.testing.assert_frame_equal(got, m.search(q, k=12), obj=q)
+        assert got["grade"].dtype == m.items["grade"].dtype == "category"

@@ -78,9 +78,17 @@ class ItemAccess:
     def _stored_display(self, positions: np.ndarray, *, with_texts: bool = False) -> tuple[pd.DataFrame, list[str]]:
         """Display columns (and, asked, normalised texts) read from the segments in one pass."""
         cols = [*self.state_.text_cols, *self.state_.meta_cols]
-        frame = self.state_.rows(positions, [TEXT_COLUMN, *cols] if with_texts else cols)
-        texts = frame.pop(TEXT_COLUMN).astype(str).tolist() if with_texts else []
-        return frame.rename(columns={c: f"item_{c}" for c in frame.columns if c in RESULT_COLUMNS}), texts
+        if not len(positions):
+            return self._display_names(self.state_.rows(positions, cols)), []
+        table = self.state_.take(positions, [TEXT_COLUMN, *cols] if with_texts else cols)
+        texts = [str(t) for t in table.column(TEXT_COLUMN).to_pylist()] if with_texts else []
+        frame = (table.drop_columns([TEXT_COLUMN]) if with_texts else table).to_pandas()
+        return self._display_names(frame), texts
+
+    @staticmethod
+    def _display_names(frame: pd.DataFrame) -> pd.DataFrame:
+        clash = {c: f"item_{c}" for c in frame.columns if c in RESULT_COLUMNS}
+        return frame.rename(columns=clash) if clash else frame
 
     def item_display_and_texts(self, positions: np.ndarray) -> tuple[pd.DataFrame, list[str]]:
         """:meth:`item_display` and :meth:`item_texts` of the same items, read in one pass."""

@@ -339,14 +339,24 @@ class IndexState:
         cols = list(columns) if columns is not None else [self.id_col, *self.text_cols, *self.meta_cols]
         if not len(positions):
             return self.exhaustive().catalog.items.iloc[:0][cols] if self._view else pd.DataFrame(columns=cols)
-        seg, rows = self.locate(positions)
+        return self.take(positions, cols).to_pandas()
+
+    def take(self, positions: np.ndarray, columns: Sequence[str]):
+        """Item rows of live positions as a pyarrow table, in the order given (non-empty positions)."""
+        import pyarrow as pa
+
+        seg, rows = self.locate(np.asarray(positions, dtype=np.int64))
+        segs = np.unique(seg)
+        if len(segs) == 1:  # the usual case: one take, already in the order given
+            return self.segments[int(segs[0])].take(rows, columns)
         parts, order = [], []
-        for s in np.unique(seg):
+        for s in segs:
             sel = np.flatnonzero(seg == s)
-            parts.append(self.segments[s].take(rows[sel], cols).to_pandas())
+            parts.append(self.segments[s].take(rows[sel], columns))
             order.append(sel)
-        frame = pd.concat(parts, ignore_index=True)
-        return frame.iloc[np.argsort(np.concatenate(order), kind="stable")].reset_index(drop=True)
+        inverse = np.empty(len(rows), dtype=np.int64)
+        inverse[np.concatenate(order)] = np.arange(len(rows))
+        return pa.concat_tables(parts).take(inverse)
 
     def texts(self, positions: np.ndarray) -> list[str]:
         seg, rows = self.locate(positions)
