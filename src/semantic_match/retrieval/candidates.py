@@ -79,8 +79,8 @@ def _segment_masks(state: IndexState, mask: np.ndarray | None) -> list[np.ndarra
 
 def _dense_batch(seg, vecs: np.ndarray, allowed: np.ndarray | None, n_allowed: int, n_cand: int):
     """Dense candidates of a batch for one segment: (rows per query, scores lookup, lower bounds)."""
-    all_rows = np.arange(seg.rows) if allowed is None else np.flatnonzero(allowed)
     if seg.ann is None or (allowed is not None and n_allowed <= SELECTIVE_ROWS):
+        all_rows = np.arange(seg.rows) if allowed is None else np.flatnonzero(allowed)
         # Exact: small segments, and a selective filter's subset of a large one (the approximate
         # index would probe lists holding few allowed rows, and k rows must still come back).
         if seg.ann is not None:
@@ -123,6 +123,30 @@ def _fuse(m: Matcher, channels: dict, lows: dict, highs: dict) -> np.ndarray:
         else:
             fused += w * (channels[c] - lows[c]) / max(highs[c] - lows[c], 1e-9)
     return fused
+
+
+def _batch_char_rows(state: IndexState, lex, per_query: list) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray] | None:
+    """Character TF-IDF rows of every distinct candidate of a batch, counted once.
+
+    Returns (rows, inverse, starts): the candidates of query ``qi`` in its own order are rows
+    ``inverse[starts[qi] : starts[qi] + n_qi]``; None when no query has candidates.
+    """
+    items = [item for item in per_query if item is not None]
+    if not items:
+        return None
+    lengths = np.array([0 if item is None else len(item[1]) for item in per_query], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    seg_id = np.concatenate([item[0] for item in items]).astype(np.int64)
+    rows = np.concatenate([item[1] for item in items]).astype(np.int64)
+    width = max(int(rows.max()) + 1, 1)
+    keys, inverse = np.unique(seg_id * width + rows, return_inverse=True)
+    key_seg, key_row = keys // width, keys % width
+    parts = []
+    for si in np.unique(key_seg):  # keys are sorted by segment, then row
+        sel = key_seg == si
+        parts.append(state.segments[si].char_counts_of(key_row[sel], lex.stats_, lex.char_ngrams))
+    stacked = lex.tfidf(parts[0] if len(parts) == 1 else sp.vstack(parts).tocsr())
+    return stacked, inverse.ravel(), starts
 
 
 def rank_candidates(
@@ -225,23 +249,7 @@ def rank_candidates(
             )
         )
     # Char: count every candidate of the batch once, then one product per query.
-    keys = {}
-    for item in per_query:
-        if item is not None:
-            for si, r in zip(item[0].tolist(), item[1].tolist()):
-                keys.setdefault((si, r), len(keys))
-    char_rows = None
-    if keys:
-        order = np.array(list(keys), dtype=np.int64)
-        parts, where = [], []
-        for si in np.unique(order[:, 0]):
-            sel = np.flatnonzero(order[:, 0] == si)
-            parts.append(state.segments[si].char_counts_of(order[sel, 1], lex.stats_, lex.char_ngrams))
-            where.append(sel)
-        stacked = lex.tfidf(sp.vstack(parts).tocsr())
-        inverse = np.empty(len(order), dtype=np.int64)
-        inverse[np.concatenate(where)] = np.arange(len(order))
-        char_rows = (stacked, inverse)
+    char_rows = _batch_char_rows(state, lex, per_query)
     scores, idx = out.scores.copy(), out.indices.copy()
     ch = {c: np.full((n_q, k), np.nan, np.float32) for c in ("dense", "char", "bm25", "bm25n", "char_cov", "term_cov")}
     q_sq = q_char.multiply(q_char).tocsr()
@@ -249,9 +257,12 @@ def rank_candidates(
         if item is None:
             continue
         seg_id, rows, bm25, dns, bm25_hi, bm25_lo_zero, bm25_min, dense_lo = item
-        stacked, inverse = char_rows
-        pos_in = inverse[[keys[(si, r)] for si, r in zip(seg_id.tolist(), rows.tolist())]]
-        char = np.asarray((stacked[pos_in] @ q_char[qi].T).todense(), dtype=np.float32).ravel()
+        stacked, inverse, starts = char_rows
+        pos_in = inverse[starts[qi] : starts[qi] + len(rows)]
+        if len(pos_in) == stacked.shape[0]:  # one query: its candidates are all the rows counted
+            char = np.asarray((stacked @ q_char[qi].T).todense(), dtype=np.float32).ravel()[pos_in]
+        else:
+            char = np.asarray((stacked[pos_in] @ q_char[qi].T).todense(), dtype=np.float32).ravel()
         channels = {"char": char, "bm25": bm25.astype(np.float32)}
         lows = {"char": 0.0, "bm25": 0.0 if bm25_lo_zero else bm25_min}
         highs = {"char": float(char.max()), "bm25": bm25_hi}
