@@ -38,7 +38,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "src"))
 
-from common import rup_needs  # noqa: E402
+from common import require_shared, rup_needs  # noqa: E402
 from scale_data import StandInEncoder, synthetic_catalog  # noqa: E402
 from semantic_match import Matcher, normalize_text  # noqa: E402
 from semantic_match.retrieval.encoders import Encoder  # noqa: E402
@@ -87,13 +87,33 @@ class CachedEncoder(Encoder):
 
 
 def needs(n: int) -> list[str]:
+    """``n`` distinct real RUP 2023-2024 needs (never 2025), in a fixed random order.
+
+    Item plus specification first (5,307), then the item alone, the specification alone and the
+    package names, each kept only if its normalised text is new: the batch matching step ranks
+    10,000 different needs, none twice (the 2023-2024 goods lines hold ~5,300 item + spec needs).
+    """
     frame = rup_needs()
-    texts = [f"{i} {s}".strip() for i, s in zip(frame["item"], frame["spec"].fillna(""))]
+    packages = pd.read_csv(require_shared() / "rup_kalbar_barang_2023_2025.csv", dtype=str)
+    packages = packages[packages["tahun_anggaran"].isin(["2023", "2024"])]["nama_paket"].dropna()
+    specs = frame["spec"].fillna("")
+    pools = [
+        [f"{i} {s}".strip() for i, s in zip(frame["item"], specs)],
+        list(frame["item"]),
+        list(specs),
+        list(packages),
+    ]
+    seen: set[str] = set()
+    out: list[str] = []
     rng = np.random.default_rng(0)
-    order = rng.permutation(len(texts))
-    out = [texts[i] for i in order]
-    while len(out) < n:
-        out += out
+    for pool in pools:
+        for i in rng.permutation(len(pool)):
+            key = normalize_text(pool[i])
+            if key and key not in seen:
+                seen.add(key)
+                out.append(pool[i])
+    if len(out) < n:
+        raise SystemExit(f"only {len(out)} distinct RUP 2023-2024 needs; ask for at most that many")
     return out[:n]
 
 
