@@ -189,3 +189,22 @@ def test_index_and_match_with_workers_and_the_embedded_encoder(tmp_path, capsys)
         == 0
     )
     assert (tmp_path / "b.csv").read_bytes() == (tmp_path / "a.csv").read_bytes()
+
+
+def test_match_in_threads_writes_the_rows_of_one_thread(lexical_index, tmp_path, capsys):
+    outs = {}
+    for threads in ("1", "3"):
+        outs[threads] = tmp_path / f"t{threads}.csv"
+        args = ["match", str(lexical_index), str(NEEDS), *MATCH_ARGS, "--threads", threads, "--out", str(outs[threads])]
+        assert main(args) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(outs["3"]), pd.read_csv(outs["1"]))
+    folder = tmp_path / "parts/"
+    assert main(["match", str(lexical_index), str(NEEDS), *MATCH_ARGS, "--threads", "2", "--out", f"{folder}/"]) == 0
+    parts = read_match_folder(folder)
+    key = ["need_id", "rank", "item_id", "score"]
+    pd.testing.assert_frame_equal(parts[key].reset_index(drop=True), pd.read_csv(outs["1"])[key], check_dtype=False)
+    capsys.readouterr()
+    assert main(["match", str(lexical_index), str(NEEDS), *MATCH_ARGS, "--threads", "2", "--workers", "2"]) == 2
+    assert "--threads applies to matching in one process" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["match", str(lexical_index), str(NEEDS), *MATCH_ARGS, "--threads", "0"])

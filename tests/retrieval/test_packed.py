@@ -221,3 +221,30 @@ def test_a_malformed_candidate_index_entry_is_refused(approx_index, tmp_path, ed
     (copy / name).write_text(json.dumps(commit))
     with pytest.raises(IndexFormatError, match="rebuild the index"):
         Matcher.load(copy, encoder=HashEncoder(), show_progress=False)
+
+
+def test_row_sums_in_many_threads_at_once_equal_a_bincount():
+    # match ranks batches in threads: each thread must sum into its own scratch arrays.
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    from semantic_match.retrieval.proposals import RowSums
+
+    def check(seed: int) -> bool:
+        rng = np.random.default_rng(seed)
+        ok = True
+        for _ in range(40):
+            rows = rng.integers(0, 3_000, rng.integers(1, 4_000))
+            weights = rng.random(len(rows)).astype(np.float32)
+            sums = RowSums(rows, weights, 3_000)
+            want = np.bincount(rows, weights.astype(np.float64), minlength=3_000)
+            ok &= np.allclose(sums.values, want[sums.rows], rtol=1e-5) and set(sums.rows) == set(rows)
+        return ok
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            assert all(pool.map(check, range(16)))
+    finally:
+        sys.setswitchinterval(interval)

@@ -284,3 +284,33 @@ def test_result_frames_read_from_segments_equal_those_of_the_exhaustive_view(cat
         assert "item_score" in got.columns
         pd.testing.assert_frame_equal(got, m.search(q, k=12), obj=q)
         assert got["grade"].dtype == m.items["grade"].dtype == "category"
+
+
+def test_matching_in_threads_gives_the_rows_of_one_thread(catalog, monkeypatch):
+    # Batches ranked side by side (the candidate path's scratch arrays are per thread) must not
+    # change a single row.
+    from semantic_match.retrieval import batch
+
+    m = _build(catalog, ann_min_rows=50)
+    assert m.uses_candidates
+    needs = pd.DataFrame({"need": [*QUERIES, "KOPI robusta  bubuk", *QUERIES[:3]] * 3})
+    needs["need_id"] = [f"N{i}" for i in range(len(needs))]
+    monkeypatch.setattr(batch, "NEEDS_PER_BATCH", 5)  # many small batches: threads interleave
+    one = m.match(needs, text_cols="need", id_col="need_id", k=7, threads=1)
+    for threads in (2, 3, None):
+        pd.testing.assert_frame_equal(m.match(needs, text_cols="need", id_col="need_id", k=7, threads=threads), one)
+    # Each need's rows are those of its own search.
+    for need_id, text in zip(needs["need_id"], needs["need"]):
+        got = one[one["need_id"] == need_id].reset_index(drop=True)
+        alone = m.search(text, k=7)
+        assert got["item_id"].tolist() == alone["item_id"].tolist(), text
+        np.testing.assert_allclose(got["score"], alone["score"], atol=1e-6)
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5, True, "2"])
+def test_bad_thread_counts_are_refused(catalog, threads):
+    from semantic_match.errors import InputError
+
+    m = _build(catalog.iloc[:60])
+    with pytest.raises(InputError, match="threads must be a positive integer"):
+        m.match(["kopi"], threads=threads)

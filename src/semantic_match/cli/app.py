@@ -21,7 +21,7 @@ from ..io.output import format_table, write_table
 from ..retrieval.evaluate import evaluate
 from ..retrieval.filters import parse_filters
 from ..version import __version__
-from .distributed import add_cluster_options, cluster_client, match_folder_command
+from .distributed import add_cluster_options, cluster_client, match_folder_command, positive_int
 from .events import add_event_parser
 from .folders import add_folder_parsers, add_maintenance_parsers
 from .models import add_model_parsers
@@ -79,6 +79,7 @@ def cmd_match(args) -> int:
             sheet=args.sheet,
             encoding=args.encoding,
             client=client,
+            threads=args.threads,
         )
     elapsed = time.perf_counter() - t0
     n_needs = result["need_id"].nunique()
@@ -218,6 +219,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=["table", "csv", "json"], default="table", help="printed format when --out is not given"
     )
     p.add_argument("--encoder", default=None, help=argparse.SUPPRESS)
+    p.add_argument(
+        "--threads",
+        type=positive_int,
+        metavar="N",
+        help="threads ranking needs in this process (default: the cores, at most 8, on a large index "
+        "searched by candidates; 1 for exhaustive ranking); not with --workers/--scheduler",
+    )
     add_exact_option(p)
     add_ranking_options(p)
     add_common_options(p)

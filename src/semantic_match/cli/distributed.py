@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["add_cluster_options", "cluster_client", "use_cluster", "match_folder_command"]
 
 
-def _positive(text: str) -> int:
+def positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -40,7 +40,7 @@ def add_cluster_options(parser: argparse.ArgumentParser, *, what: str = "the enc
     group = parser.add_argument_group("scale-out on Dask (docs/scale-out.md)")
     choice = group.add_mutually_exclusive_group()
     choice.add_argument(
-        "--workers", type=_positive, metavar="N", help=f"run {what} on a local Dask cluster of N worker processes"
+        "--workers", type=positive_int, metavar="N", help=f"run {what} on a local Dask cluster of N worker processes"
     )
     choice.add_argument(
         "--scheduler",
@@ -50,7 +50,7 @@ def add_cluster_options(parser: argparse.ArgumentParser, *, what: str = "the enc
     )
     group.add_argument(
         "--threads-per-worker",
-        type=_positive,
+        type=positive_int,
         metavar="T",
         help="threads of each local worker (default: cores / N); each thread encodes with one core",
     )
@@ -62,6 +62,8 @@ def cluster_client(args) -> Iterator[Client | None]:
     workers, scheduler = getattr(args, "workers", None), getattr(args, "scheduler", None)
     if getattr(args, "threads_per_worker", None) and not workers:
         raise InputError("--threads-per-worker applies to a local cluster (--workers N) only")
+    if getattr(args, "threads", None) and (workers or scheduler):
+        raise InputError("--threads applies to matching in one process; a cluster's workers use --threads-per-worker")
     if workers is None and scheduler is None:
         yield None
         return
@@ -111,6 +113,7 @@ def match_folder_command(args, matcher: Matcher, needs, client: Client | None, f
         keep_cols=args.keep_col or (),
         sheet=args.sheet,
         encoding=args.encoding,
+        threads=getattr(args, "threads", None),
     )
     reused = f", {len(res.skipped)} reused from an earlier run" if res.skipped else ""
     print(

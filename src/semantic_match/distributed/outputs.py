@@ -224,6 +224,7 @@ def match_to_folder(
     retries: int = RETRIES,
     show_progress: bool | None = None,
     on_partition: Callable[[int, int], object] | None = None,
+    threads: int | None = None,
 ) -> FolderResult:
     """Match every need and write the result as a resumable folder of Parquet parts.
 
@@ -231,8 +232,9 @@ def match_to_folder(
     ----------
     matcher : Matcher
         With a client: saved to, or loaded from, a folder every worker can read.
-    needs, text_cols, id_col, k, filters, keep_cols, sheet, encoding
-        As for :meth:`Matcher.match`; ``needs`` may also be a glob or a folder of table files.
+    needs, text_cols, id_col, k, filters, keep_cols, sheet, encoding, threads
+        As for :meth:`Matcher.match`; ``needs`` may also be a glob or a folder of table files;
+        ``threads`` applies without a client (a cluster's workers run partitions side by side).
     out : path
         The output folder (created; it must be new, empty or an earlier output of this function,
         and with a client on storage every worker can write).
@@ -295,6 +297,8 @@ def match_to_folder(
     if skipped:
         logger.info("resuming '%s': %d of %d parts are already written", folder, len(skipped), len(plan.bounds))
     show = matcher.show_progress if show_progress is None else show_progress
+    if client is not None and threads is not None:
+        raise InputError("threads applies to matching in this process; a Dask cluster sets its workers' threads")
     if client is not None:
         tasks = ((i, (spec, plan.partition(i), req, str(folder / part_name(i)))) for i in todo)
         for i, info in run_partitions(
@@ -314,7 +318,8 @@ def match_to_folder(
         saved_flag, matcher.show_progress = matcher.show_progress, False
         try:
             for done, i in enumerate(todo, 1):
-                record.add(i, plan.bounds[i], write_part(matcher, plan.partition(i), req, str(folder / part_name(i))))
+                part = write_part(matcher, plan.partition(i), req, str(folder / part_name(i)), threads=threads)
+                record.add(i, plan.bounds[i], part)
                 if on_partition is not None:
                     on_partition(done, len(todo))
         finally:

@@ -233,8 +233,13 @@ def encode_partition(spec: EncoderSpec, texts: Sequence[str], batch_size: int) -
     return encoder_for(spec).encode_documents(list(texts), batch_size=batch_size, show_progress=False)
 
 
-def match_part(matcher: Matcher, frame: pd.DataFrame, request: MatchRequest) -> pd.DataFrame:
-    """One partition of validated needs matched as :meth:`Matcher.match` would match it."""
+def match_part(
+    matcher: Matcher, frame: pd.DataFrame, request: MatchRequest, *, threads: int | None = 1
+) -> pd.DataFrame:
+    """One partition of validated needs matched as :meth:`Matcher.match` would match it.
+
+    ``threads`` 1 on a worker (its own threads run partitions side by side); None (the cores)
+    when one process writes the parts in turn."""
     return matcher.match(
         frame,
         text_cols=list(request.text_cols),
@@ -242,6 +247,7 @@ def match_part(matcher: Matcher, frame: pd.DataFrame, request: MatchRequest) -> 
         k=request.k,
         filters=request.filters,
         keep_cols=list(request.keep_cols),
+        threads=threads,
     )
 
 
@@ -262,9 +268,11 @@ def file_digest(path: Path) -> dict:
     return {"bytes": size, "xxh3": h.hexdigest()}
 
 
-def write_part(matcher: Matcher, frame: pd.DataFrame, request: MatchRequest, path: str) -> dict:
+def write_part(
+    matcher: Matcher, frame: pd.DataFrame, request: MatchRequest, path: str, *, threads: int | None = 1
+) -> dict:
     """Match one partition and write it atomically as Parquet; returns its rows, size and hash."""
-    out = match_part(matcher, frame, request)
+    out = match_part(matcher, frame, request, threads=threads)
     written = write_table(parquet_safe(out), path)
     return {"rows": len(out), **file_digest(written)}
 

@@ -154,6 +154,14 @@ class ItemAccess:
         # No more rows than items: k=10**9 must not allocate (needs x 10**9) arrays.
         return min(int(k), max(self.n_items, 1))
 
+    @staticmethod
+    def _check_threads(threads: int | None) -> int | None:
+        if threads is None:
+            return None
+        if not isinstance(threads, (int, np.integer)) or isinstance(threads, bool) or threads < 1:
+            raise InputError(f"threads must be a positive integer or None (all cores), got {threads!r}")
+        return int(threads)
+
     def filter_mask(self, filters: Filters | None) -> np.ndarray | None:
         """Boolean array of shape (n_items,): the items passing ``filters`` (None: no filter)."""
         self.check_built()

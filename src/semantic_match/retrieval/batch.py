@@ -6,6 +6,7 @@ with a Dask client); :func:`weak_top_rows` is :meth:`Matcher.no_good_match`.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -23,10 +24,23 @@ from .results import match_frame
 if TYPE_CHECKING:  # pragma: no cover
     from .matcher import Matcher
 
-__all__ = ["NEEDS_PER_BATCH", "match_needs", "weak_top_rows"]
+__all__ = ["NEEDS_PER_BATCH", "MAX_THREADS", "default_threads", "match_needs", "weak_top_rows"]
 
 #: Needs ranked per batch: bounds the (needs x items) score arrays in memory.
 NEEDS_PER_BATCH = 256
+#: Most threads a match ranks in by default (candidate path; the exhaustive path's matrix products
+#: already use every core through BLAS).
+MAX_THREADS = 8
+
+
+def default_threads() -> int:
+    """Threads a match on the candidate path ranks in: the cores this process may use, at most
+    :data:`MAX_THREADS`."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_THREADS))
 
 
 def match_needs(
@@ -40,6 +54,7 @@ def match_needs(
     keep_cols: Sequence[str],
     sheet: str | int | None,
     encoding: str | None,
+    threads: int | None = None,
 ) -> tuple[pd.DataFrame, dict[str, float]]:
     """The match frame of every need (see :meth:`Matcher.match`) and the seconds each stage took."""
     timings: dict[str, float] = {}
@@ -49,9 +64,19 @@ def match_needs(
     mask = m.filter_mask(filters)
     timings["load_needs"] = time.perf_counter() - clock
     ranker = rank_candidates if m.uses_candidates else None  # None: exhaustive
+    if threads is None:
+        threads = default_threads() if ranker is not None else 1
     with progress_bar(len(table), "matching needs", m.show_progress) as bar:
         res = rank_texts(
-            m, table.texts, k, mask, timings=timings, batch=NEEDS_PER_BATCH, on_batch=bar.update, ranker=ranker
+            m,
+            table.texts,
+            k,
+            mask,
+            timings=timings,
+            batch=NEEDS_PER_BATCH,
+            on_batch=bar.update,
+            ranker=ranker,
+            threads=threads,
         )
     clock = time.perf_counter()
     out = match_frame(table, res, keep_cols, m)

@@ -290,6 +290,7 @@ class Matcher(ItemAccess, LiveUpdates, Persistent):
         encoding: str | None = None,
         text_col: Sequence[str] | str | None = None,
         client=None,
+        threads: int | None = None,
     ) -> pd.DataFrame:
         """Rank catalogue items for every need of a table: one row per need × rank.
 
@@ -311,6 +312,10 @@ class Matcher(ItemAccess, LiveUpdates, Persistent):
         client : dask.distributed.Client, optional
             Match on a Dask cluster: every worker opens this matcher's index folder (it must have
             been saved or loaded from a folder all workers can read); same rows, same order.
+        threads : int, optional
+            Threads ranking batches of needs at once in this process. Default: on the candidate
+            path (large indexes) the cores this process may use, at most 8; exhaustive ranking
+            uses one (its matrix products already use every core). Same rows either way.
 
         Returns
         -------
@@ -326,6 +331,9 @@ class Matcher(ItemAccess, LiveUpdates, Persistent):
                 "Matcher.match(text_col=...) is deprecated; use text_cols=...", DeprecationWarning, stacklevel=2
             )
             text_cols = text_col if text_cols is None else text_cols
+        threads = self._check_threads(threads)
+        if client is not None and threads is not None:
+            raise InputError("threads applies to matching in this process; a Dask cluster sets its workers' threads")
         if client is not None:
             from ..distributed import match_on_cluster
 
@@ -351,6 +359,7 @@ class Matcher(ItemAccess, LiveUpdates, Persistent):
             keep_cols=keep_cols,
             sheet=sheet,
             encoding=encoding,
+            threads=threads,
         )
         #: Seconds spent in each stage of the last match() call.
         self.timings_ = timings

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
@@ -199,31 +201,70 @@ def rank_texts(
     encode_in_batches: bool = True,
     on_batch: Callable[[int], object] | None = None,
     ranker: Callable | None = None,
+    threads: int = 1,
 ) -> Ranking:
     """Rank many normalised texts, ``batch`` at a time (bounds the score arrays in memory).
 
     With ``encode_in_batches`` the query vectors of each batch are encoded in
     the encoder's own batch size first (how ``match`` does it); ``on_batch``
-    is called with each batch's size (progress bars).
+    is called with each batch's size (progress bars). With ``threads > 1``
+    batches are ranked in that many threads while the next ones are encoded
+    (the candidate path is thread-safe: per-thread scratch arrays). Batches
+    stay the same either way: an encoder's vectors can differ in the last
+    bits with the texts batched alongside, and results must not depend on threads.
     """
-    parts = []
-    for start in range(0, len(texts), batch):
-        part = list(texts[start : start + batch])
-        vectors = None
-        if encode_in_batches and matcher.encoder_ is not None and matcher.mode != "lexical":
-            clock = time.perf_counter()
-            vectors = np.vstack(
-                list(
-                    matcher.encoder_.iter_document_batches(
-                        part, batch_size=matcher.batch_size, show_progress=False, is_query=True
+    rank = ranker or rank_batch
+    parts: list[Ranking] = []
+    pending: deque = deque()
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="rank") if threads > 1 else None
+
+    def collect() -> None:
+        size, future, part_timings = pending.popleft()
+        parts.append(future.result())
+        for stage, seconds in part_timings.items():
+            _add_seconds(timings, stage, seconds)
+        if on_batch is not None:
+            on_batch(size)
+
+    try:
+        for start in range(0, len(texts), batch):
+            part = list(texts[start : start + batch])
+            vectors = None
+            if encode_in_batches and matcher.encoder_ is not None and matcher.mode != "lexical":
+                clock = time.perf_counter()
+                vectors = np.vstack(
+                    list(
+                        matcher.encoder_.iter_document_batches(
+                            part, batch_size=matcher.batch_size, show_progress=False, is_query=True
+                        )
                     )
                 )
-            )
-            _add_time(timings, "encode", clock)
-        parts.append((ranker or rank_batch)(matcher, part, k, mask, vectors, timings))
-        if on_batch is not None:
-            on_batch(len(part))
+                _add_time(timings, "encode", clock)
+            part_timings: dict[str, float] = {}
+            if pool is None:
+                future = _done(rank(matcher, part, k, mask, vectors, part_timings))
+            else:
+                future = pool.submit(rank, matcher, part, k, mask, vectors, part_timings)
+            pending.append((len(part), future, part_timings))
+            while len(pending) > (threads if pool is not None else 0):  # at most one batch per thread ahead
+                collect()
+        while pending:
+            collect()
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     return stack_rankings(parts, k)
+
+
+def _done(value: Ranking) -> Future:
+    future: Future = Future()
+    future.set_result(value)
+    return future
+
+
+def _add_seconds(timings: dict | None, stage: str, seconds: float) -> None:
+    if timings is not None:
+        timings[stage] = timings.get(stage, 0.0) + seconds
 
 
 def channel_scores(matcher: Matcher, texts: list[str], vectors: np.ndarray | None = None) -> dict[str, np.ndarray]:
