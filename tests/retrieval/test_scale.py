@@ -314,3 +314,32 @@ def test_bad_thread_counts_are_refused(catalog, threads):
     m = _build(catalog.iloc[:60])
     with pytest.raises(InputError, match="threads must be a positive integer"):
         m.match(["kopi"], threads=threads)
+
+
+def test_overlapped_dense_search_gives_the_sequential_results(catalog, monkeypatch):
+    # A search runs its approximate dense search in another thread while it finds the lexical
+    # candidates: the results must be those of the sequential order, and an error there surfaces.
+    from semantic_match.retrieval import candidates
+
+    m = _build(catalog, ann_min_rows=50)
+    assert m.uses_candidates and m.state_.approximate
+    monkeypatch.setattr(candidates, "OVERLAP_QUERIES", 0)
+    sequential = [m.search(q, k=10) for q in QUERIES]
+    batch = m.rank(QUERIES[:5], k=10)
+    monkeypatch.setattr(candidates, "OVERLAP_QUERIES", 8)
+    submitted = []
+    pool = candidates._dense_pool()
+    monkeypatch.setattr(pool, "submit", lambda fn, *a: submitted.append(fn) or type(pool).submit(pool, fn, *a))
+    for q, want in zip(QUERIES, sequential):
+        pd.testing.assert_frame_equal(m.search(q, k=10), want, obj=q)
+    got = m.rank(QUERIES[:5], k=10)
+    for a, b in zip(got, batch):
+        np.testing.assert_array_equal(a, b)
+    assert len(submitted) == len(QUERIES) + 1  # every search and the small batch overlapped
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("dense search failed")
+
+    monkeypatch.setattr(candidates, "_dense_batch", broken)
+    with pytest.raises(RuntimeError, match="dense search failed"):
+        m.search(QUERIES[0], k=10)

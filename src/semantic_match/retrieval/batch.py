@@ -6,7 +6,6 @@ with a Dask client); :func:`weak_top_rows` is :meth:`Matcher.no_good_match`.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -16,7 +15,7 @@ import pandas as pd
 from ..io.catalog import TableSource
 from ..io.needs import load_needs
 from ..io.progress import progress_bar
-from .candidates import rank_candidates
+from .candidates import rank_candidates, usable_cores
 from .filters import Filters
 from .ranking import rank_texts
 from .results import match_frame
@@ -36,11 +35,7 @@ MAX_THREADS = 8
 def default_threads() -> int:
     """Threads a match on the candidate path ranks in: the cores this process may use, at most
     :data:`MAX_THREADS`."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, MAX_THREADS))
+    return max(1, min(usable_cores(), MAX_THREADS))
 
 
 def match_needs(

@@ -29,7 +29,10 @@ reference this path is measured against (docs/benchmarks.md).
 
 from __future__ import annotations
 
+import os
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -58,6 +61,28 @@ CANDIDATES = 200
 BM25_DEPTH = 2
 #: A filter leaving at most this many rows of a large segment is searched exactly on that subset.
 SELECTIVE_ROWS = 50_000
+
+
+#: Batches of at most this many queries overlap their dense search with the lexical work.
+OVERLAP_QUERIES = 8
+_POOL: list[ThreadPoolExecutor] = []
+_POOL_LOCK = threading.Lock()
+
+
+def _dense_pool() -> ThreadPoolExecutor:
+    """The threads that run overlapped dense searches (created on first use, shared)."""
+    with _POOL_LOCK:
+        if not _POOL:
+            _POOL.append(ThreadPoolExecutor(usable_cores(), thread_name_prefix="dense-search"))
+        return _POOL[0]
+
+
+def usable_cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
 
 
 def _segment_masks(state: IndexState, mask: np.ndarray | None) -> list[np.ndarray | None]:
@@ -171,18 +196,24 @@ def rank_candidates(
         vectors = m.encoder_.encode_queries(texts)
     masks = _segment_masks(state, mask)
     n_cand = max(n_candidates or CANDIDATES, 20 * k)
+
+    def dense_candidates() -> list:
+        """Dense candidates for the whole batch, segment by segment (FAISS searches a batch at once)."""
+        out = []
+        for si, seg in enumerate(state.segments):
+            allowed = masks[si]
+            n_allowed = seg.rows if allowed is None else int(allowed.sum())
+            out.append(_dense_batch(seg, vectors, allowed, n_allowed, n_cand) if use_dense and n_allowed else None)
+        return out
+
+    # A few queries: the approximate searches (FAISS, without the GIL) run in another thread while
+    # this one finds the lexical candidates; a batch searches first (FAISS spreads it over cores).
+    overlap = use_dense and n_q <= OVERLAP_QUERIES and state.approximate and usable_cores() > 1
+    dense_job = _dense_pool().submit(dense_candidates) if overlap else None
+    dense: list = [] if overlap else dense_candidates()
     ids = lex.stats_.bm25_vocab.ids
     q_terms = [np.array([ids[t] for t in lex.query_terms(t)], dtype=np.int64) for t in texts]
     q_char = lex.char_vectors(texts)
-    # Dense candidates for the whole batch, segment by segment (FAISS searches a batch at once).
-    dense = []
-    for si, seg in enumerate(state.segments):
-        allowed = masks[si]
-        n_allowed = seg.rows if allowed is None else int(allowed.sum())
-        if not use_dense or n_allowed == 0:
-            dense.append(None)
-        else:
-            dense.append(_dense_batch(seg, vectors, allowed, n_allowed, n_cand))
     per_query = []
     use_char = m.mode != "dense" and (m.fusion == "rrf" or m.weights_.get("char", 0) > 0)
     # Segments without a rare n-gram index (written before it existed) take char candidates
@@ -219,6 +250,8 @@ def rank_candidates(
                 if near is not None:
                     hit, score = near.allowed(allowed)
                     cands.append(top_rows(hit[score > 0], score[score > 0], n_cand))
+            if dense_job is not None and not dense:
+                dense = dense_job.result()
             if dense[si] is not None:
                 top, lookup, lows = dense[si]
                 cands.append(top[qi])
