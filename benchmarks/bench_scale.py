@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -128,6 +129,8 @@ def catalog(n: int) -> pd.DataFrame:
 # ---------------------------------------------------------------- steps (each in its own process)
 def step_build(n: int) -> dict:
     cat = catalog(n)
+    # A fresh folder: saving over an earlier index keeps its previous commit for readers.
+    shutil.rmtree(WORK / f"idx_{n}", ignore_errors=True)
     enc = StandInEncoder()  # counts the seconds spent inside its encode calls
     t0 = time.perf_counter()
     m = Matcher(encoder=enc, show_progress=False).fit(cat, id_col="item_id", text_cols=["name"])
