@@ -8,7 +8,8 @@ of every time). Queries: real RUP 2023-2024 needs (never 2025). Each step runs i
 process so its memory is its own:
 
 - build: fit (encoding excluded) and save; peak RSS of the process, folder size;
-- load + search: load time, RSS after load and after 100 searches, p50/p95 latency of the
+- load + search: load time, RSS after load and after 100 searches (and its anonymous and mapped-file
+  parts), p50/p95 latency of the
   default (candidate) path, query encoding excluded (vectors precomputed);
 - exact: the same needs ranked exhaustively from the same folder (``exact=True``): recall@10
   of the default against it, and the exhaustive path's latency (the 0.1.0 way of ranking);
@@ -47,10 +48,12 @@ from semantic_match.retrieval.encoders import Encoder  # noqa: E402
 WORK = ROOT / "build" / "scale"
 
 
-def rss_mb() -> float:
+def rss_mb(field: str = "VmRSS") -> float:
+    """Resident memory of this process; ``RssAnon`` / ``RssFile`` split it into its own memory and
+    the pages of mapped files (the index folder), which other processes share."""
     with open("/proc/self/status") as fh:
         for line in fh:
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -165,12 +168,14 @@ def step_search(n: int) -> dict:
         lat.append(time.perf_counter() - t0)
         top[q] = res["item_id"].tolist()
         if i == 99:
-            after_100 = rss_mb()
+            after_100, anon_100, file_100 = rss_mb(), rss_mb("RssAnon"), rss_mb("RssFile")
     (WORK / f"top_{n}.json").write_text(json.dumps(top))
     return {
         "load_s": load,
         "rss_after_load_mb": after_load,
         "rss_after_100_searches_mb": after_100,
+        "of_which_anonymous_mb": anon_100,
+        "of_which_mapped_files_mb": file_100,
         "p50_ms": float(np.percentile(lat, 50) * 1000),
         "p95_ms": float(np.percentile(lat, 95) * 1000),
     }
