@@ -169,21 +169,21 @@ def bm25_sums(seg, lex, terms: np.ndarray, term_weights: np.ndarray | None = Non
     ``term_weights`` scale each term's contribution (fuzzy candidates); default 1.
     """
     post = seg.bm25_post
-    rows_parts, w_parts = [], []
-    for j, t in enumerate(terms):
-        if t >= post.shape[0]:
-            continue
-        lo, hi = post.indptr[t], post.indptr[t + 1]
-        if hi == lo:
-            continue
-        rows = np.asarray(post.indices[lo:hi])
-        tf = np.asarray(post.data[lo:hi], dtype=np.float32)
-        rows_parts.append(rows)
-        w = lex.bm25_weights(tf, np.asarray(seg.doc_len[rows], dtype=np.float32), np.full(len(rows), t))
-        w_parts.append(w if term_weights is None else w * np.float32(term_weights[j]))
-    if not rows_parts:
+    terms = np.asarray(terms, dtype=np.int64)
+    keep = terms < post.shape[0]
+    terms = terms[keep]
+    starts = np.asarray(post.indptr[terms], dtype=np.int64)
+    lengths = np.asarray(post.indptr[terms + 1], dtype=np.int64) - starts
+    if not lengths.sum():
         return None
-    return RowSums(np.concatenate(rows_parts).astype(np.int64), np.concatenate(w_parts), seg.rows)
+    # Every term's postings in one gather and one weighting (no Python loop over the terms).
+    where = slice_positions(starts, lengths)
+    rows = np.asarray(post.indices[where], dtype=np.int64)
+    tf = np.asarray(post.data[where], dtype=np.float32)
+    w = lex.bm25_weights(tf, np.asarray(seg.doc_len[rows], dtype=np.float32), np.repeat(terms, lengths))
+    if term_weights is not None:
+        w = w * np.repeat(np.asarray(term_weights, dtype=np.float32)[keep], lengths)
+    return RowSums(rows, w, seg.rows)
 
 
 def top_rows(rows: np.ndarray, scores: np.ndarray, n: int) -> np.ndarray:
