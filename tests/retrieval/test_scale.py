@@ -343,3 +343,25 @@ def test_overlapped_dense_search_gives_the_sequential_results(catalog, monkeypat
     monkeypatch.setattr(candidates, "_dense_batch", broken)
     with pytest.raises(RuntimeError, match="dense search failed"):
         m.search(QUERIES[0], k=10)
+
+
+def test_ranking_threads_share_the_cores_for_faiss_and_leave_the_caller_alone(catalog, monkeypatch):
+    import faiss
+
+    from semantic_match.retrieval import batch
+    from semantic_match.retrieval.ranking import usable_cores
+
+    m = _build(catalog.iloc[:80], ann_min_rows=50)
+    seen: list[int] = []
+    real = batch.rank_candidates
+
+    def recording(*args, **kwargs):
+        seen.append(faiss.omp_get_max_threads())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(batch, "rank_candidates", recording)
+    monkeypatch.setattr(batch, "NEEDS_PER_BATCH", 2)
+    before = faiss.omp_get_max_threads()
+    m.match(QUERIES, k=3, threads=2)
+    assert seen and set(seen) == {max(1, usable_cores() // 2)}
+    assert faiss.omp_get_max_threads() == before

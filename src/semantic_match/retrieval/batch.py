@@ -15,9 +15,9 @@ import pandas as pd
 from ..io.catalog import TableSource
 from ..io.needs import load_needs
 from ..io.progress import progress_bar
-from .candidates import rank_candidates, usable_cores
+from .candidates import rank_candidates
 from .filters import Filters
-from .ranking import rank_texts
+from .ranking import rank_texts, usable_cores
 from .results import match_frame
 
 if TYPE_CHECKING:  # pragma: no cover

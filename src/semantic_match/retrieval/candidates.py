@@ -29,7 +29,6 @@ reference this path is measured against (docs/benchmarks.md).
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -46,7 +45,7 @@ from .proposals import (
     rare_gram_scores,
     top_rows,
 )
-from .ranking import Ranking, empty_ranking, topk
+from .ranking import Ranking, empty_ranking, topk, usable_cores
 
 if TYPE_CHECKING:  # pragma: no cover
     from .matcher import Matcher
@@ -75,14 +74,6 @@ def _dense_pool() -> ThreadPoolExecutor:
         if not _POOL:
             _POOL.append(ThreadPoolExecutor(usable_cores(), thread_name_prefix="dense-search"))
         return _POOL[0]
-
-
-def usable_cores() -> int:
-    """The cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return os.cpu_count() or 1
 
 
 def _segment_masks(state: IndexState, mask: np.ndarray | None) -> list[np.ndarray | None]:

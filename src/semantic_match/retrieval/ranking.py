@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -28,6 +29,7 @@ __all__ = [
     "ranking_weights",
     "channel_scores",
     "pair_features",
+    "usable_cores",
 ]
 
 #: Ranking channels used: all three, the encoder alone, or character TF-IDF + BM25.
@@ -216,7 +218,11 @@ def rank_texts(
     rank = ranker or rank_batch
     parts: list[Ranking] = []
     pending: deque = deque()
-    pool = ThreadPoolExecutor(threads, thread_name_prefix="rank") if threads > 1 else None
+    pool = (
+        ThreadPoolExecutor(threads, thread_name_prefix="rank", initializer=_share_cores, initargs=(threads,))
+        if threads > 1
+        else None
+    )
 
     def collect() -> None:
         size, future, part_timings = pending.popleft()
@@ -254,6 +260,25 @@ def rank_texts(
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
     return stack_rankings(parts, k)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def _share_cores(threads: int) -> None:
+    """Thread initializer: this ranking thread's FAISS searches use its share of the cores.
+
+    OpenMP's thread count is per calling thread, so other threads (a server's searches) keep
+    theirs; without it every batch's search spreads over all cores while the other ranking
+    threads want them too (about 5 % slower at 1M on 2 cores)."""
+    import faiss
+
+    faiss.omp_set_num_threads(max(1, usable_cores() // threads))
 
 
 def _done(value: Ranking) -> Future:
