@@ -113,14 +113,28 @@ def _dense_batch(seg, vecs: np.ndarray, allowed: np.ndarray | None, n_allowed: i
     neg = seg.ann.search(-vecs, 1, allowed=allowed, nprobe_share=1 / 32)
     top = [res.indices[i][res.indices[i] >= 0] for i in range(len(vecs))]
     lows = np.where(neg.indices[:, 0] >= 0, -neg.scores[:, 0], np.inf)
-    return top, None, lows
+    return top, {"found": res}, lows
 
 
 def _dense_of(seg, lookup, rows: np.ndarray, vec: np.ndarray, qi: int) -> np.ndarray:
-    if lookup is not None:
+    """Cosines of a query with some rows of a segment (``rows`` sorted, unique)."""
+    if lookup is not None and "rows" in lookup:  # an exact search scored every allowed row
         where = np.searchsorted(lookup["rows"], rows)
         return lookup["scores"][where, qi]
-    return seg.vectors_of(rows) @ vec if len(rows) else np.zeros(0, np.float32)
+    out = np.empty(len(rows), np.float32)
+    todo = np.ones(len(rows), dtype=bool)
+    if lookup is not None:  # the approximate search's own results keep their scores
+        found = lookup["found"].indices[qi]
+        ok = found >= 0
+        order = np.argsort(found[ok])
+        known, scores = found[ok][order], lookup["found"].scores[qi][ok][order]
+        at = np.minimum(np.searchsorted(known, rows), max(len(known) - 1, 0))
+        hit = (known[at] == rows) if len(known) else np.zeros(len(rows), dtype=bool)
+        out[hit] = scores[at[hit]]
+        todo = ~hit
+    if todo.any():  # the others' vectors are read back from the index
+        out[todo] = seg.vectors_of(rows[todo]) @ vec
+    return out
 
 
 def _fuse(m: Matcher, channels: dict, lows: dict, highs: dict) -> np.ndarray:
