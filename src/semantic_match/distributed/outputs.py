@@ -297,8 +297,7 @@ def match_to_folder(
     if skipped:
         logger.info("resuming '%s': %d of %d parts are already written", folder, len(skipped), len(plan.bounds))
     show = matcher.show_progress if show_progress is None else show_progress
-    if client is not None and threads is not None:
-        raise InputError("threads applies to matching in this process; a Dask cluster sets its workers' threads")
+    threads = matcher._check_threads(threads, client)
     if client is not None:
         tasks = ((i, (spec, plan.partition(i), req, str(folder / part_name(i)))) for i in todo)
         for i, info in run_partitions(

@@ -93,7 +93,7 @@ class ItemAccess:
     def item_display_and_texts(self, positions: np.ndarray) -> tuple[pd.DataFrame, list[str]]:
         """:meth:`item_display` and :meth:`item_texts` of the same items, read in one pass."""
         positions = np.asarray(positions, dtype=np.int64)
-        if self.state_.has_view or not len(positions):
+        if self.state_.has_view:
             return self.item_display(positions), self.item_texts(positions)
         return self._stored_display(positions, with_texts=True)
 
@@ -155,11 +155,14 @@ class ItemAccess:
         return min(int(k), max(self.n_items, 1))
 
     @staticmethod
-    def _check_threads(threads: int | None) -> int | None:
+    def _check_threads(threads: int | None, client=None) -> int | None:
+        """``threads`` of a match in this process (None: the default); refused with a Dask client."""
         if threads is None:
             return None
         if not isinstance(threads, (int, np.integer)) or isinstance(threads, bool) or threads < 1:
             raise InputError(f"threads must be a positive integer or None (all cores), got {threads!r}")
+        if client is not None:
+            raise InputError("threads applies to matching in this process; a Dask cluster sets its workers' threads")
         return int(threads)
 
     def filter_mask(self, filters: Filters | None) -> np.ndarray | None:

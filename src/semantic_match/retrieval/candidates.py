@@ -64,16 +64,17 @@ SELECTIVE_ROWS = 50_000
 
 #: Batches of at most this many queries overlap their dense search with the lexical work.
 OVERLAP_QUERIES = 8
-_POOL: list[ThreadPoolExecutor] = []
+_POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
 
 
 def _dense_pool() -> ThreadPoolExecutor:
     """The threads that run overlapped dense searches (created on first use, shared)."""
+    global _POOL
     with _POOL_LOCK:
-        if not _POOL:
-            _POOL.append(ThreadPoolExecutor(usable_cores(), thread_name_prefix="dense-search"))
-        return _POOL[0]
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(usable_cores(), thread_name_prefix="dense-search")
+        return _POOL
 
 
 def _segment_masks(state: IndexState, mask: np.ndarray | None) -> list[np.ndarray | None]:

@@ -331,9 +331,7 @@ class Matcher(ItemAccess, LiveUpdates, Persistent):
                 "Matcher.match(text_col=...) is deprecated; use text_cols=...", DeprecationWarning, stacklevel=2
             )
             text_cols = text_col if text_cols is None else text_cols
-        threads = self._check_threads(threads)
-        if client is not None and threads is not None:
-            raise InputError("threads applies to matching in this process; a Dask cluster sets its workers' threads")
+        threads = self._check_threads(threads, client)
         if client is not None:
             from ..distributed import match_on_cluster
 

@@ -6,7 +6,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
@@ -121,9 +121,13 @@ def stack_rankings(parts: list[Ranking], k: int) -> Ranking:
 
 def _add_time(timings: dict | None, stage: str, since: float) -> float:
     now = time.perf_counter()
-    if timings is not None:
-        timings[stage] = timings.get(stage, 0.0) + now - since
+    _add_seconds(timings, stage, now - since)
     return now
+
+
+def _add_seconds(timings: dict | None, stage: str, seconds: float) -> None:
+    if timings is not None:
+        timings[stage] = timings.get(stage, 0.0) + seconds
 
 
 def rank_batch(
@@ -246,13 +250,14 @@ def rank_texts(
                     )
                 )
                 _add_time(timings, "encode", clock)
-            part_timings: dict[str, float] = {}
             if pool is None:
-                future = _done(rank(matcher, part, k, mask, vectors, part_timings))
-            else:
-                future = pool.submit(rank, matcher, part, k, mask, vectors, part_timings)
-            pending.append((len(part), future, part_timings))
-            while len(pending) > (threads if pool is not None else 0):  # at most one batch per thread ahead
+                parts.append(rank(matcher, part, k, mask, vectors, timings))
+                if on_batch is not None:
+                    on_batch(len(part))
+                continue
+            part_timings: dict[str, float] = {}  # merged in order, by collect()
+            pending.append((len(part), pool.submit(rank, matcher, part, k, mask, vectors, part_timings), part_timings))
+            while len(pending) > threads:  # at most one batch per thread ahead
                 collect()
         while pending:
             collect()
@@ -279,17 +284,6 @@ def _share_cores(threads: int) -> None:
     import faiss
 
     faiss.omp_set_num_threads(max(1, usable_cores() // threads))
-
-
-def _done(value: Ranking) -> Future:
-    future: Future = Future()
-    future.set_result(value)
-    return future
-
-
-def _add_seconds(timings: dict | None, stage: str, seconds: float) -> None:
-    if timings is not None:
-        timings[stage] = timings.get(stage, 0.0) + seconds
 
 
 def channel_scores(matcher: Matcher, texts: list[str], vectors: np.ndarray | None = None) -> dict[str, np.ndarray]:
