@@ -288,6 +288,8 @@ class IndexState:
         counts = [s.n_live for s in self.segments]
         self.offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         self._live_rank = [None if s.live is None else np.cumsum(s.live) - 1 for s in self.segments]
+        # Row of each live position (locate(), every search: flatnonzero of 1M rows costs ~1 ms).
+        self._live_rows = [None if s.live is None else np.flatnonzero(s.live) for s in self.segments]
         self._ids: np.ndarray | None = None
 
     @property
@@ -319,8 +321,8 @@ class IndexState:
         for s in np.unique(seg):
             sel = seg == s
             local = positions[sel] - self.offsets[s]
-            live = self.segments[s].live
-            rows[sel] = local if live is None else np.flatnonzero(live)[local]
+            live_rows = self._live_rows[s]
+            rows[sel] = local if live_rows is None else live_rows[local]
         return seg, rows
 
     # ------------------------------------------------------------ items
