@@ -25,8 +25,10 @@ needs of both v2 sets only (``tuning_needs`` / ``tuning_qrels``), ranked with th
    recall of "has a good match" at the threshold, each with a 95 % bootstrap interval over
    needs, next to the calibration shipped before.
 
-``--write`` replaces src/semantic_match/retrieval/calibration_default.json (e5) and
-calibration_lexical.json (coverage only, for any other encoder).
+``--write`` replaces src/semantic_match/retrieval/calibration_lexical.json (coverage only, for
+any other encoder). Since session 5 the embedded e5 ships the re-ranking model of
+benchmarks/rerank_v2.py (calibration_default.json); the e5 pair model fitted here is reported
+as the one it replaced (its ``info["replaced"]``), and the rankings here are the fused order.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from common import (  # noqa: E402
     ROOT,
     SHARED,
     CachedEncoder,
+    judged_pairs,
     kbki_commodities,
     machine,
     print_table,
@@ -83,23 +86,7 @@ def pairs_of(m: Matcher, needs: pd.DataFrame, qrels: pd.DataFrame, set_name: str
     ids = run["item_id"].astype(str).to_numpy().reshape(len(needs), K)
     idx = np.vectorize(pos.get)(ids).astype(np.int64)
     feats = m.pair_features(texts, idx)
-    grades = {(n, i): g for n, i, g in zip(qrels["need_id"], qrels["item_id"].astype(str), qrels["grade"])}
-    has_rel = qrels[qrels["grade"] >= 1].groupby("need_id").size()
-    frame = pd.DataFrame(
-        {
-            "set": set_name,
-            "need_id": np.repeat(needs["eval_id"].to_numpy(), K),
-            "satker": np.repeat(needs["satker"].to_numpy(), K),
-            "split": np.repeat(needs["split"].to_numpy(), K),
-            "rank": np.tile(np.arange(1, K + 1), len(needs)),
-            "item_id": ids.ravel(),
-            **{f: feats[f].ravel() for f in ("dense", "char", "char_cov", "term_cov")},
-        }
-    )
-    frame["grade"] = [grades.get((n, i), 0) for n, i in zip(frame["need_id"], frame["item_id"])]
-    frame["relevant"] = (frame["grade"] >= 1).astype(int)
-    frame["need_has_relevant"] = frame["need_id"].map(lambda n: int(has_rel.get(n, 0) > 0))
-    return frame
+    return judged_pairs(set_name, needs, qrels, ids, {f: feats[f] for f in ("dense", "char", "char_cov", "term_cov")})
 
 
 def fit(pairs: pd.DataFrame, features: tuple[str, ...], train: str, C: float, encoder: dict) -> Calibration:
@@ -205,12 +192,23 @@ def main() -> None:
             ["Product Name"],
         ),
     }
+    # The fused order (the lexical pair model re-ranks nothing), as these models were fitted on.
     matchers = {
-        name: Matcher.from_catalog(frame, id_col=i, text_cols=c, encoder=enc, meta_cols=[], show_progress=False)
+        name: Matcher.from_catalog(
+            frame,
+            id_col=i,
+            text_cols=c,
+            encoder=enc,
+            meta_cols=[],
+            show_progress=False,
+            calibration=default_calibration({}),
+        )
         for name, (frame, i, c) in catalogs.items()
     }
     ident = {k: enc.identity()[k] for k in ("backend", "model")}
-    old = {"e5": default_calibration(ident), "lexical": default_calibration({})}
+    shipped = default_calibration(ident)
+    e5_pairs = Calibration.from_dict(shipped.info["replaced"]) if shipped.rerank_depth else shipped
+    old = {"e5": e5_pairs, "lexical": default_calibration({})}
 
     # ---- 1. dev only: choose by cross-validation across buyers, fit, threshold
     dev = pd.concat([pairs_of(m, tuning_needs(n), tuning_qrels(n), n) for n, m in matchers.items()], ignore_index=True)
@@ -320,7 +318,7 @@ def main() -> None:
         "precision / recall of 'has a good match' (rank-1 confidence >= threshold); 95 % intervals over needs",
     )
     if args.write:
-        for kind, name in (("e5", "calibration_default.json"), ("lexical", "calibration_lexical.json")):
+        for kind, name in (("lexical", "calibration_lexical.json"),):
             md = models[kind]
             cal: Calibration = md["cal"]
             info = {

@@ -116,6 +116,37 @@ def report_set(set_name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     return needs, qrels
 
 
+def judged_pairs(set_name: str, needs: pd.DataFrame, qrels: pd.DataFrame, item_ids, features: dict) -> pd.DataFrame:
+    """One row per ranked (need, item) pair with its features and judgment.
+
+    ``item_ids`` and every feature are arrays of shape (n_needs, depth), rows in the order of
+    ``needs`` (columns ``eval_id``, ``satker``, ``split``). Adds ``grade`` (unjudged: 0),
+    ``relevant`` (grade >= 1) and ``need_has_relevant``.
+    """
+    import numpy as np
+
+    item_ids = np.asarray(item_ids).astype(str)
+    depth = item_ids.shape[1]
+    frame = pd.DataFrame(
+        {
+            "set": set_name,
+            **{
+                c: np.repeat(needs[col].to_numpy(), depth)
+                for c, col in (("need_id", "eval_id"), ("satker", "satker"), ("split", "split"))
+            },
+            "rank": np.tile(np.arange(1, depth + 1), len(needs)),
+            "item_id": item_ids.ravel(),
+            **{f: np.asarray(v).ravel() for f, v in features.items()},
+        }
+    )
+    grades = {(n, i): g for n, i, g in zip(qrels["need_id"], qrels["item_id"].astype(str), qrels["grade"])}
+    has_rel = set(qrels.loc[qrels["grade"] >= 1, "need_id"])
+    frame["grade"] = [grades.get((n, i), 0) for n, i in zip(frame["need_id"], frame["item_id"])]
+    frame["relevant"] = (frame["grade"] >= 1).astype(int)
+    frame["need_has_relevant"] = frame["need_id"].isin(has_rel).astype(int)
+    return frame
+
+
 def machine() -> str:
     import os
 

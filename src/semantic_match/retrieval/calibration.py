@@ -39,6 +39,11 @@ __all__ = [
 
 #: Features of the confidence model: dense cosine and the two coverage shares.
 FEATURES = ("dense", "char_cov", "term_cov")
+#: Features whose values depend on the encoder's vectors: the dense cosine, its gap to the list's
+#: best, and the fused score (and its gap), which mixes the dense channel in.
+ENCODER_FEATURES = frozenset({"dense", "dense_gap", "score", "gap1"})
+#: The most results a confidence model may re-rank per need (it scores each of them).
+MAX_RERANK_DEPTH = 1000
 #: The encoder-independent features, for lexical indexes and encoders without a shipped calibration.
 LEXICAL_FEATURES = ("char_cov", "term_cov")
 
@@ -60,6 +65,10 @@ class Calibration:
     info : dict
         Provenance and measured metrics (training set, precision/recall at
         the threshold, AUROC).
+    rerank_depth : int
+        0: the confidence only labels the fused ranking's top k. Otherwise (a model over the
+        features of :mod:`.rerank`, such as the shipped one of the embedded e5) hybrid rankings
+        score the fused ranking's top ``max(k, rerank_depth)`` and order them by confidence.
     """
 
     coef: list[float]
@@ -68,6 +77,7 @@ class Calibration:
     threshold: float
     encoder: dict
     info: dict = field(default_factory=dict)
+    rerank_depth: int = 0
 
     def predict(self, feats: dict[str, np.ndarray]) -> np.ndarray:
         """Confidence in [0, 1] for arrays of features of equal shape."""
@@ -78,7 +88,9 @@ class Calibration:
         return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
 
     def applies_to(self, encoder_identity: dict) -> bool:
-        if "dense" not in self.features or not any(self.coef[i] for i, f in enumerate(self.features) if f == "dense"):
+        """Whether the model fits an encoder: always, unless a feature that depends on the encoder's
+        vectors (:data:`ENCODER_FEATURES`) has a weight; then only the encoder it was fitted with."""
+        if not any(w for w, f in zip(self.coef, self.features) if f in ENCODER_FEATURES):
             return True
         return all(encoder_identity.get(k) == v for k, v in self.encoder.items())
 
@@ -94,7 +106,14 @@ class Calibration:
             threshold=float(data["threshold"]),
             encoder=dict(data.get("encoder", {})),
             info=dict(data.get("info", {})),
+            rerank_depth=_depth(data.get("rerank_depth", 0)),
         )
+
+
+def _depth(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value <= MAX_RERANK_DEPTH:
+        raise ValueError(f"rerank_depth must be an integer from 0 to {MAX_RERANK_DEPTH}, got {value!r}")
+    return int(value)
 
 
 def default_calibration(encoder_identity: dict | None = None) -> Calibration | None:

@@ -45,7 +45,8 @@ from .proposals import (
     rare_gram_scores,
     top_rows,
 )
-from .ranking import Ranking, empty_ranking, topk, usable_cores
+from .ranking import Ranking, empty_ranking, finish_ranking, ranked_depth, split_rows, topk, usable_cores
+from .rerank import needs_context
 
 if TYPE_CHECKING:  # pragma: no cover
     from .matcher import Matcher
@@ -289,11 +290,19 @@ def rank_candidates(
         )
     # Char: count every candidate of the batch once, then one product per query.
     char_rows = _batch_char_rows(state, lex, per_query)
-    scores, idx = out.scores.copy(), out.indices.copy()
-    ch = {c: np.full((n_q, k), np.nan, np.float32) for c in ("dense", "char", "bm25", "bm25n", "char_cov", "term_cov")}
+    cal = m.calibration_
+    context = cal is not None and needs_context(cal.features)
+    depth = ranked_depth(m, k)
+    ranked = empty_ranking(n_q, depth)
+    scores, idx = ranked.scores.copy(), ranked.indices.copy()
+    ch = {
+        c: np.full((n_q, depth), np.nan, np.float32) for c in ("dense", "char", "bm25", "bm25n", "char_cov", "term_cov")
+    }
+    item_chars: list = [None] * n_q
     q_sq = q_char.multiply(q_char).tocsr()
     for qi, item in enumerate(per_query):
         if item is None:
+            item_chars[qi] = sp.csr_matrix((0, q_char.shape[1]), dtype=np.float32)
             continue
         seg_id, rows, bm25, dns, bm25_hi, bm25_lo_zero, bm25_min, dense_lo = item
         stacked, inverse, starts = char_rows
@@ -309,7 +318,7 @@ def rank_candidates(
             channels["dense"] = dns
             lows["dense"], highs["dense"] = min(dense_lo, float(dns.min())), float(dns.max())
         fused = _fuse(m, channels, lows, highs)
-        top = topk(fused[None, :].astype(np.float32), min(k, len(rows)))[0]
+        top = topk(fused[None, :].astype(np.float32), min(depth, len(rows)))[0]
         n = len(top)
         pos = np.empty(n, dtype=np.int64)
         for si in np.unique(seg_id[top]):
@@ -322,6 +331,9 @@ def rank_candidates(
         terms = q_terms[qi]
         upper = float(lex.bm25_idf_[terms].sum() * (lex.bm25_k1 + 1)) if len(terms) else 0.0
         ch["bm25n"][qi, :n] = channels["bm25"][top] / max(upper, 1e-9)
+        if context:  # the confidence model computes its own coverage (.rerank)
+            item_chars[qi] = stacked[pos_in[top]]
+            continue
         # Coverage features of the confidence (as LexicalIndex.coverage defines them), from the
         # counts already at hand: n-gram presence, and word presence in the terms' postings.
         present = stacked[pos_in[top]].copy()
@@ -342,10 +354,18 @@ def rank_candidates(
             ch["term_cov"][qi, :n] = (hit @ idf / idf.sum()).astype(np.float32)
         else:
             ch["term_cov"][qi, :n] = 0.0
+    if context:
+        valid = [r[r >= 0] for r in idx]
+        texts_of = split_rows(m.item_texts(np.concatenate(valid)), valid)
+        pick = {c: ch[c] for c in ("dense", "char", "bm25", "bm25n")}
+        out = finish_ranking(m, lex, texts, idx, scores, pick, k, texts_of, item_chars, q_char)
+        if timings is not None:
+            timings["candidates"] = timings.get("candidates", 0.0) + time.perf_counter() - clock
+        return out
     if timings is not None:
         timings["candidates"] = timings.get("candidates", 0.0) + time.perf_counter() - clock
     conf = np.full((n_q, k), np.nan, np.float32)
-    if m.calibration_ is not None:
+    if cal is not None:
         feats = {
             "dense": ch["dense"],
             "char": ch["char"],
@@ -353,5 +373,5 @@ def rank_candidates(
             "char_cov": ch["char_cov"],
             "term_cov": ch["term_cov"],
         }
-        conf = np.where(idx < 0, np.nan, m.calibration_.predict(feats)).astype(np.float32)
+        conf = np.where(idx < 0, np.nan, cal.predict(feats)).astype(np.float32)
     return Ranking(scores.astype(np.float32), idx, ch["dense"], ch["char"], ch["bm25"], ch["bm25n"], conf)

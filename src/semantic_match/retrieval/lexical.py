@@ -271,10 +271,13 @@ class LexicalIndex:
                 "this LexicalIndex holds statistics only (query side); item scores need set_counts(...)"
             )
 
-    def char_scores(self, queries: Sequence[str]) -> sp.csr_matrix:
-        """Cosine of character n-gram TF-IDF vectors, sparse (n_queries, n_docs)."""
+    def char_scores(self, queries: Sequence[str], vectors: sp.csr_matrix | None = None) -> sp.csr_matrix:
+        """Cosine of character n-gram TF-IDF vectors, sparse (n_queries, n_docs); ``vectors``: the
+        queries' :meth:`char_vectors` when already computed."""
         self._check_matrices()
-        return (self.char_vectors(queries) @ self.char_matrix_t_).tocsr()
+        if vectors is None:
+            vectors = self.char_vectors(queries)
+        return (vectors @ self.char_matrix_t_).tocsr()
 
     def query_terms(self, query: str) -> list[str]:
         """The query's BM25 terms that occur in the live items."""

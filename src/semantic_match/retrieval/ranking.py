@@ -13,6 +13,7 @@ import numpy as np
 
 from ..errors import InputError
 from .fusion import CHANNELS, FUSION_METHODS, fuse
+from .rerank import context_features, needs_context, order_by_confidence
 
 if TYPE_CHECKING:  # pragma: no cover
     from .matcher import Matcher
@@ -26,6 +27,8 @@ __all__ = [
     "stack_rankings",
     "rank_batch",
     "rank_texts",
+    "ranked_depth",
+    "finish_ranking",
     "ranking_weights",
     "channel_scores",
     "pair_features",
@@ -159,7 +162,10 @@ def rank_batch(
     clock = time.perf_counter()
     if mask is not None and not mask.any():
         return empty_ranking(n_q, k)
-    ch = channel_scores(matcher, texts, vectors)
+    cal = matcher.calibration_
+    context = cal is not None and needs_context(cal.features)
+    q_char = matcher.lexical_.char_vectors(texts) if context else None
+    ch = channel_scores(matcher, texts, vectors, q_char)
     clock = _add_time(timings, "score", clock)
     if matcher.mode == "dense":
         fused = ch["dense"].copy()
@@ -167,20 +173,30 @@ def rank_batch(
         fused = fuse(ch, matcher.weights_, method=matcher.fusion, rrf_k=matcher.rrf_k, allowed=mask)
     if mask is not None:
         fused[:, ~mask] = -np.inf
-    kk = min(k, n if mask is None else int(mask.sum()))
+    depth = ranked_depth(matcher, k)
+    kk = min(depth, n if mask is None else int(mask.sum()))
     idx = topk(fused, kk)
     scores = np.take_along_axis(fused, idx, 1)
     pick = {c: np.take_along_axis(v, idx, 1) for c, v in ch.items()}
-    if kk < k:
-        pad = ((0, 0), (0, k - kk))
+    if kk < depth:
+        pad = ((0, 0), (0, depth - kk))
         idx = np.pad(idx, pad, constant_values=-1)
         scores = np.pad(scores, pad, constant_values=np.nan)
         pick = {c: np.pad(v, pad, constant_values=np.nan) for c, v in pick.items()}
     nan = np.full(idx.shape, np.nan, np.float32)
-    dense = pick.get("dense", nan).astype(np.float32)
-    if matcher.calibration_ is not None:
-        feats = {"dense": dense, "char": pick["char"], "bm25n": pick["bm25n"], **matcher.lexical_.coverage(texts, idx)}
-        conf = matcher.calibration_.predict(feats)
+    pick.setdefault("dense", nan)
+    if context:
+        lex = matcher.lexical_
+        rows = [r[r >= 0] for r in idx]
+        texts_of = split_rows(matcher.item_texts(np.concatenate(rows)), rows)
+        out = finish_ranking(
+            matcher, lex, texts, idx, scores, pick, k, texts_of, [lex.char_matrix_[r] for r in rows], q_char
+        )
+        _add_time(timings, "fuse_topk", clock)
+        return out
+    if cal is not None:
+        feats = {**pick, **matcher.lexical_.coverage(texts, idx)}
+        conf = cal.predict(feats)
     else:
         conf = nan
     conf = np.where(idx < 0, np.nan, conf).astype(np.float32)
@@ -188,7 +204,68 @@ def rank_batch(
     return Ranking(
         scores.astype(np.float32),
         idx.astype(np.int64),
-        dense,
+        pick["dense"].astype(np.float32),
+        pick["char"].astype(np.float32),
+        pick["bm25"].astype(np.float32),
+        pick["bm25n"].astype(np.float32),
+        conf,
+    )
+
+
+def ranked_depth(matcher: Matcher, k: int) -> int:
+    """How many fused results a query needs: ``k``, or the confidence model's re-ranking depth."""
+    cal = matcher.calibration_
+    if cal is None or not cal.rerank_depth or matcher.mode != "hybrid" or not needs_context(cal.features):
+        return k
+    return max(k, cal.rerank_depth)
+
+
+def split_rows(values: list, rows: list[np.ndarray]) -> list[list]:
+    out, start = [], 0
+    for r in rows:
+        out.append(values[start : start + len(r)])
+        start += len(r)
+    return out
+
+
+def finish_ranking(
+    matcher: Matcher,
+    lex,
+    texts: Sequence[str],
+    idx: np.ndarray,
+    scores: np.ndarray,
+    pick: dict[str, np.ndarray],
+    k: int,
+    item_texts: Sequence[Sequence[str]],
+    item_chars: Sequence,
+    q_char=None,
+) -> Ranking:
+    """Confidence of a context model (:mod:`.rerank`) for the fused top results, best ``k`` kept.
+
+    ``lex`` is the path's lexical index (the exhaustive view's, or the query-side statistics of
+    the candidate path: asking for ``matcher.lexical_`` there would build the whole view);
+    ``idx``, ``scores`` and the channel scores ``pick`` are the fused ranking to
+    :func:`ranked_depth`; ``item_texts`` and ``item_chars`` the texts and character n-gram
+    rows of each query's valid results, in order. In hybrid mode the first ``rerank_depth``
+    results are ordered by confidence (the rest keep the fused order); ``scores`` stay the
+    fused scores.
+    """
+    cal = matcher.calibration_
+    rerank = bool(cal.rerank_depth) and matcher.mode == "hybrid"
+    window = cal.rerank_depth if rerank else None
+    feats = context_features(lex, texts, idx, scores, pick, item_texts, item_chars, q_char, window)
+    conf = np.where(idx < 0, np.nan, cal.predict(feats)).astype(np.float32)
+    if rerank:
+        order = order_by_confidence(conf, idx, cal.rerank_depth)[:, :k]
+        idx, conf, scores = (np.take_along_axis(a, order, 1) for a in (idx, conf, scores))
+        pick = {c: np.take_along_axis(v, order, 1) for c, v in pick.items()}
+    else:
+        idx, scores, conf = idx[:, :k], scores[:, :k], conf[:, :k]
+        pick = {c: v[:, :k] for c, v in pick.items()}
+    return Ranking(
+        np.asarray(scores, np.float32),
+        idx.astype(np.int64),
+        pick["dense"].astype(np.float32),
         pick["char"].astype(np.float32),
         pick["bm25"].astype(np.float32),
         pick["bm25n"].astype(np.float32),
@@ -286,7 +363,9 @@ def _share_cores(threads: int) -> None:
     faiss.omp_set_num_threads(max(1, usable_cores() // threads))
 
 
-def channel_scores(matcher: Matcher, texts: list[str], vectors: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def channel_scores(
+    matcher: Matcher, texts: list[str], vectors: np.ndarray | None = None, q_char=None
+) -> dict[str, np.ndarray]:
     """Every channel's score of every item for normalised query texts.
 
     Returns
@@ -300,7 +379,7 @@ def channel_scores(matcher: Matcher, texts: list[str], vectors: np.ndarray | Non
         if vectors is None:
             vectors = matcher.encoder_.encode_queries(texts)
         out["dense"] = vectors @ matcher.vectors_.T
-    out["char"] = matcher.lexical_.char_scores(texts).toarray()
+    out["char"] = matcher.lexical_.char_scores(texts, q_char).toarray()
     bm25 = matcher.lexical_.bm25_scores(texts).toarray()
     out["bm25"] = bm25
     out["bm25n"] = bm25 / matcher.lexical_.bm25_upper_bounds(texts)[:, None]
