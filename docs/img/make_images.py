@@ -99,9 +99,9 @@ def main() -> None:
     needs = pd.read_csv(ROOT / "data" / "needs_lampung.csv")
     matches = m.match(needs, id_col="need_id", text_cols=["need", "spec"], k=3, keep_cols=["buyer"])
     threshold = m.calibration_.threshold if m.calibration_ is not None else None
-    plot_score_distribution(matches, threshold=threshold).savefig(HERE / "score_distribution.png", dpi=110)
+    plot_score_distribution(matches, min_confidence=threshold).savefig(HERE / "score_distribution.png", dpi=110)
     print("wrote docs/img/score_distribution.png")
-    plot_needs_served(matches, by="supplier", threshold=threshold, top=15).savefig(HERE / "needs_served.png",
+    plot_needs_served(matches, by="supplier", min_confidence=threshold, top=15).savefig(HERE / "needs_served.png",
                                                                                    dpi=110)
     print("wrote docs/img/needs_served.png")
 
