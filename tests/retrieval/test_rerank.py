@@ -301,3 +301,27 @@ def test_a_malformed_rerank_depth_is_refused(shipped, depth):
 def test_a_calibration_written_before_reranking_existed_reranks_nothing(shipped):
     old = {k: v for k, v in shipped.to_dict().items() if k != "rerank_depth"}
     assert Calibration.from_dict(old).rerank_depth == 0
+
+
+@pytest.fixture(scope="module")
+def reranking(catalog, context_cal) -> Matcher:
+    return _build(catalog, context_cal)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("abcdeikmnoprstu 0123456789.,;:/-x%\"'()\u00e9\u200b\n\t")),
+        min_size=1,
+        max_size=120,
+    ).filter(lambda t: t.strip())
+)
+def test_any_need_text_gets_finite_confidences_in_confidence_order(reranking, text):
+    """Figures, separators, repeated names, invisible characters: never an error, never NaN."""
+    got = reranking.search(text, k=25)
+    assert len(got) == 25
+    conf = got["confidence"].to_numpy(dtype=float)
+    assert np.isfinite(conf).all() and ((conf >= 0) & (conf <= 1)).all()
+    head = conf[: reranking.calibration_.rerank_depth]
+    assert (np.diff(head) <= 1e-7).all()
+    assert got["item_id"].is_unique
