@@ -265,9 +265,10 @@ class Matcher(ItemAccess, LiveUpdates, Persistent):
         Returns
         -------
         DataFrame
-            ``rank`` (1…), ``item_id``, ``score`` (ranking score, higher is
+            ``rank`` (1…), ``item_id``, ``score`` (the fusion's score, higher is
             better), ``confidence`` (calibrated probability that the item is
-            relevant), ``dense_score``, ``char_score``, ``bm25_score``,
+            relevant; with the embedded e5 it orders the top 20, see
+            :mod:`.rerank`), ``dense_score``, ``char_score``, ``bm25_score``,
             ``matched_terms``, then the item's text and metadata columns.
         """
         if not isinstance(query, str):
@@ -409,7 +410,9 @@ class Matcher(ItemAccess, LiveUpdates, Persistent):
 
         For another catalogue or encoder, where the shipped calibration does not apply or fit.
         The logistic model takes :data:`~semantic_match.retrieval.calibration.FEATURES` (the lexical
-        ones alone without an encoder); it is saved with the index.
+        ones alone without an encoder); it is saved with the index. It is a pair model: it
+        labels the fused ranking and re-orders nothing (the shipped model of the embedded e5
+        also orders the top 20, see :mod:`.rerank`), so the results follow the fused score again.
 
         Parameters
         ----------

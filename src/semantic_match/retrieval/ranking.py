@@ -44,7 +44,9 @@ class Ranking(NamedTuple):
     """Top-k results of a batch of queries, all arrays of shape (n_queries, k).
 
     ``indices`` are row positions in :attr:`Matcher.items` (``-1`` pads when
-    fewer items qualify); ``scores`` the ranking scores (fused for hybrid);
+    fewer items qualify); ``scores`` the ranking scores (fused for hybrid; a
+    confidence model with a re-ranking depth orders the top results by
+    ``confidence`` instead, see :func:`finish_ranking`);
     ``dense``, ``char`` and ``bm25`` the raw channel scores of each result
     (cosine, cosine, BM25; NaN where a channel is off); ``bm25n`` BM25 divided
     by the query's best possible BM25; ``confidence`` the calibrated
