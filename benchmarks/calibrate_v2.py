@@ -1,6 +1,6 @@
 """Refit the shipped confidence calibrations on the v2 dev split, cross-validated across buyers (issue 13).
 
-    nice -n 10 .venv/bin/python benchmarks/calibrate_v2.py [--write] [--n-boot 2000] [--cosines]
+    nice -n 10 .venv/bin/python benchmarks/calibrate_v2.py [--n-boot 2000] [--cosines]
 
 Confidence is the logistic model of ``semantic_match.retrieval.calibration`` over raw features
 of a (need, item) pair: dense and character TF-IDF cosines, character n-gram coverage, word
@@ -25,16 +25,15 @@ needs of both v2 sets only (``tuning_needs`` / ``tuning_qrels``), ranked with th
    recall of "has a good match" at the threshold, each with a 95 % bootstrap interval over
    needs, next to the calibration shipped before.
 
-``--write`` replaces src/semantic_match/retrieval/calibration_lexical.json (coverage only, for
-any other encoder). Since session 5 the embedded e5 ships the re-ranking model of
-benchmarks/rerank_v2.py (calibration_default.json); the e5 pair model fitted here is reported
-as the one it replaced (its ``info["replaced"]``), and the rankings here are the fused order.
+Since session 5 both shipped models are the re-ranking models of benchmarks/rerank_v2.py
+(calibration_default.json for e5, calibration_lexical.json for any other encoder); this script
+writes nothing any more. It refits and reports the session-4 pair models, which those replaced
+(kept in their ``info["replaced"]``), on the fused order; it reproduces them exactly.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -75,7 +74,6 @@ FEATURE_SETS = {
     "e5": [FEATURES, ("dense", "char"), ("dense", "char", "char_cov", "term_cov")],
     "lexical": [LEXICAL_FEATURES, ("char",), ("char", "char_cov", "term_cov")],
 }
-CAL_DIR = ROOT / "src" / "semantic_match" / "retrieval"
 
 
 def pairs_of(m: Matcher, needs: pd.DataFrame, qrels: pd.DataFrame, set_name: str) -> pd.DataFrame:
@@ -172,7 +170,6 @@ def fmt(t: tuple[float, float, float]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--write", action="store_true", help="write the shipped calibration files")
     ap.add_argument("--precision", type=float, default=0.8)
     ap.add_argument("--n-boot", type=int, default=2000)
     ap.add_argument(
@@ -192,7 +189,7 @@ def main() -> None:
             ["Product Name"],
         ),
     }
-    # The fused order (the lexical pair model re-ranks nothing), as these models were fitted on.
+    # The fused order, as these models were fitted on.
     matchers = {
         name: Matcher.from_catalog(
             frame,
@@ -201,14 +198,19 @@ def main() -> None:
             encoder=enc,
             meta_cols=[],
             show_progress=False,
-            calibration=default_calibration({}),
         )
         for name, (frame, i, c) in catalogs.items()
     }
+    for m in matchers.values():
+        m.calibration_ = None  # no confidence model re-orders anything: the fused order
     ident = {k: enc.identity()[k] for k in ("backend", "model")}
     shipped = default_calibration(ident)
     e5_pairs = Calibration.from_dict(shipped.info["replaced"]) if shipped.rerank_depth else shipped
-    old = {"e5": e5_pairs, "lexical": default_calibration({})}
+    lexical = default_calibration({})
+    old = {
+        "e5": e5_pairs,
+        "lexical": Calibration.from_dict(lexical.info["replaced"]) if lexical.rerank_depth else lexical,
+    }
 
     # ---- 1. dev only: choose by cross-validation across buyers, fit, threshold
     dev = pd.concat([pairs_of(m, tuning_needs(n), tuning_qrels(n), n) for n, m in matchers.items()], ignore_index=True)
@@ -317,40 +319,6 @@ def main() -> None:
         "Confidence on dev and the frozen test split: ECE (10 bins), no-match AUROC of the rank-1 confidence, "
         "precision / recall of 'has a good match' (rank-1 confidence >= threshold); 95 % intervals over needs",
     )
-    if args.write:
-        for kind, name in (("lexical", "calibration_lexical.json"),):
-            md = models[kind]
-            cal: Calibration = md["cal"]
-            info = {
-                "fitted_on": f"{'rank-1' if md['train'] == 'rank1' else 'top-10'} results of the default hybrid "
-                "for the v2 dev needs of data/eval (KBKI + marketplace), label = judged grade >= 1; "
-                "benchmarks/calibrate_v2.py",
-                "features_chosen_from": [
-                    list(f) for f in (FEATURE_SETS[kind] if args.cosines else FEATURE_SETS[kind][:1])
-                ],
-                "training_pairs": md["train"],
-                "C": md["C"],
-                "nonnegative": True,
-                "cv": "GroupKFold(5) by satker over the dev needs of both sets",
-                "cv_oof_no_match_auroc": {s: round(a, 4) for s, a in md["aucs"].items()},
-                "cv_oof_ece_rank1": round(md["ece"], 4),
-                "threshold_rule": f"lowest out-of-fold rank-1 confidence with precision >= {args.precision} of "
-                "'need has a relevant item' on dev",
-                "threshold_dev_precision": round(md["dev_precision"], 4),
-                "threshold_dev_recall": round(md["dev_recall"], 4),
-            }
-            if kind == "e5":
-                info["weights"] = dict(matchers["kbki"].weights_)
-            out = Calibration(
-                coef=cal.coef,
-                intercept=cal.intercept,
-                features=cal.features,
-                threshold=round(md["threshold"], 3),
-                encoder=cal.encoder,
-                info=info,
-            )
-            (CAL_DIR / name).write_text(json.dumps(out.to_dict(), indent=2) + "\n", encoding="utf-8")
-            print(f"wrote {CAL_DIR / name}")
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")
 
 

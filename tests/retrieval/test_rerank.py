@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from semantic_match import Matcher, normalize_text
 from semantic_match.io.catalog import combine_texts
-from semantic_match.retrieval.calibration import Calibration, default_calibration
+from semantic_match.retrieval.calibration import ENCODER_FEATURES, Calibration, default_calibration
 from semantic_match.retrieval.ranking import rank_texts, split_rows
 from semantic_match.retrieval.rerank import (
     CONTEXT_FEATURES,
@@ -74,20 +74,24 @@ def _build(frame, cal, **kw) -> Matcher:
 def test_the_shipped_e5_model_reranks_and_belongs_to_e5(shipped):
     assert shipped.rerank_depth == 20
     assert shipped.applies_to(E5) and not shipped.applies_to(HashEncoder().identity())
-    # Any other encoder gets the lexical pair model, which re-ranks nothing.
-    other = default_calibration(HashEncoder().identity())
-    assert other is not None and other.rerank_depth == 0 and not needs_context(other.features)
     assert set(shipped.features) <= set(CONTEXT_FEATURES) | {"dense", "char", "bm25n"}
+    # Any other encoder (or none) gets the model without the encoder's features, which re-ranks too.
+    other = default_calibration(HashEncoder().identity())
+    assert other is not None and other.rerank_depth == 20 and needs_context(other.features)
+    assert not set(other.features) & ENCODER_FEATURES
+    assert other.applies_to(HashEncoder().identity()) and other.applies_to({}) and other == default_calibration({})
 
 
-def test_evidence_weights_of_the_shipped_model_are_not_negative(shipped):
+@pytest.mark.parametrize("encoder", [E5, {}])
+def test_evidence_weights_of_the_shipped_models_are_not_negative(encoder):
     """More evidence that the item is what the need asks for never lowers confidence."""
-    evidence = set(shipped.info["nonnegative"])
-    assert {"char_cov", "term_cov", "rev_term_cov", "dense_gap", "head_in_need", "num_shared"} <= evidence
-    weights = dict(zip(shipped.features, shipped.coef))
+    cal = default_calibration(encoder)
+    evidence = set(cal.info["nonnegative"])
+    assert {"char_cov", "term_cov", "rev_term_cov", "head_in_need", "num_shared"} <= evidence
+    weights = dict(zip(cal.features, cal.coef))
     assert all(weights[f] >= 0 for f in evidence), weights
-    # and the model leans on them: coverage and the dense gap carry real weight
-    assert weights["char_cov"] > 1 and weights["dense_gap"] > 1
+    # and the models lean on them: coverage (and the dense gap for e5) carry real weight
+    assert weights["char_cov"] > 1 and weights.get("dense_gap", 2) > 1
 
 
 @pytest.mark.parametrize("name, spec", [("Printer", "A3 laser"), ("Kain tapis", "benang emas 1,2 m"), ("Kopi", "")])
@@ -128,7 +132,7 @@ def test_coverage_features_are_those_of_the_lexical_index(catalog, context_cal):
     """The confidence's coverage shares mean what LexicalIndex.coverage defines, on both paths' inputs."""
     m = _build(catalog, context_cal)
     texts = [normalize_text(q) for q in QUERIES]
-    m.calibration_ = default_calibration({})  # the fused order, nothing re-ranked
+    m.calibration_ = None  # the fused order, nothing re-ranked
     rk = rank_texts(m, texts, 30, None)
     lex = m.lexical_
     rows = [r[r >= 0] for r in rk.indices]
@@ -195,7 +199,7 @@ def test_results_beyond_the_window_change_no_confidence_within_it(catalog, conte
     m = _build(catalog, context_cal)
     lex = m.lexical_
     texts = [normalize_text(q) for q in QUERIES]
-    m.calibration_ = default_calibration({})
+    m.calibration_ = None
     rk = rank_texts(m, texts, 60, None)
     m.calibration_ = context_cal
     pick = {"dense": rk.dense.copy(), "char": rk.char.copy(), "bm25": rk.bm25, "bm25n": rk.bm25n.copy()}
@@ -224,11 +228,25 @@ def test_the_window_is_ordered_by_confidence_and_holds_the_fused_top(catalog, co
         got = m.search(q, k=d)
         conf = got["confidence"].to_numpy()
         assert (np.diff(conf) <= 1e-7).all(), q
-        m.calibration_ = default_calibration({})  # the lexical pair model: the fused order
+        m.calibration_ = None  # no confidence model: the fused order
         plain = m.search(q, k=d)
         m.calibration_ = context_cal
         assert set(got["item_id"]) == set(plain["item_id"]), q
         assert got["score"].max() == pytest.approx(plain["score"].max())  # scores stay the fused ones
+
+
+def test_another_encoder_re_ranks_by_default_with_the_model_without_encoder_features(catalog):
+    """A matcher of any other encoder, given no calibration, orders its top 20 by the lexical model."""
+    m = Matcher.from_catalog(
+        catalog, id_col="product_id", text_cols=["name", "description"], encoder=HashEncoder(), show_progress=False
+    )
+    assert m.calibration_ == default_calibration({}) and m.calibration_.rerank_depth == 20
+    moved = 0
+    for q in QUERIES:
+        got = m.search(q, k=20)
+        assert (np.diff(got["confidence"].to_numpy()) <= 1e-7).all(), q
+        moved += not (np.diff(got["score"].to_numpy()) <= 1e-7).all()
+    assert moved  # it does re-order, not only label
 
 
 def test_other_modes_label_their_own_ranking_without_reordering(catalog, context_cal):
