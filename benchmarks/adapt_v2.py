@@ -36,6 +36,7 @@ from common import (  # noqa: E402
     ROOT,
     SHARED,
     CachedEncoder,
+    eval_catalogs,
     kbki_commodities,
     machine,
     print_table,
@@ -174,8 +175,7 @@ def main() -> None:
         encoders[f"adapted, {recipe} recipe"] = CachedEncoder(
             SentenceTransformerEncoder(folder), ROOT / "build" / "cache" / f"adapt_v2_{recipe}_vectors.npz"
         )
-    market = pd.read_csv(SHARED / "prdect_id_products.csv", dtype={"product_id": str})
-    sets = {"kbki": (kbki, "kode", ["judul"]), "market": (market, "product_id", ["Product Name"])}
+    sets = eval_catalogs()
     rank(encoders, sets, "dev", args.n_boot)
     if args.test:
         rank(encoders, sets, "test", args.n_boot)

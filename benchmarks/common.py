@@ -24,6 +24,12 @@ def kbki_commodities() -> pd.DataFrame:
     return df[df["kode"].str.len() == 10][["kode", "judul"]].reset_index(drop=True)
 
 
+def eval_catalogs() -> dict[str, tuple[pd.DataFrame, str, list[str]]]:
+    """The catalogues of the two evaluation sets: name -> (frame, id column, text columns)."""
+    market = pd.read_csv(require_shared() / "prdect_id_products.csv", dtype={"product_id": str})
+    return {"kbki": (kbki_commodities(), "kode", ["judul"]), "market": (market, "product_id", ["Product Name"])}
+
+
 def rup_needs(years: tuple[str, ...] = ("2023", "2024")) -> pd.DataFrame:
     """Distinct (item, specification) needs of the RUP packages of the given years.
 

@@ -46,9 +46,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
     ROOT,
-    SHARED,
     CachedEncoder,
-    kbki_commodities,
+    eval_catalogs,
     machine,
     print_table,
     report_set,
@@ -285,14 +284,7 @@ def main() -> None:
         data = np.load(EXTRA_CACHE, allow_pickle=False)
         enc.cache.update(zip(data["keys"].tolist(), data["vectors"]))
     n_cached = len(enc.cache)
-    sets = {
-        "kbki": (kbki_commodities(), "kode", ["judul"]),
-        "market": (
-            pd.read_csv(SHARED / "prdect_id_products.csv", dtype={"product_id": str}),
-            "product_id",
-            ["Product Name"],
-        ),
-    }
+    sets = eval_catalogs()
     matchers = {
         name: Matcher.from_catalog(frame, id_col=id_col, text_cols=cols, encoder=enc, meta_cols=[], show_progress=False)
         for name, (frame, id_col, cols) in sets.items()

