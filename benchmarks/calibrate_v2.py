@@ -48,6 +48,7 @@ from common import (  # noqa: E402
     eval_catalogs,
     judged_pairs,
     machine,
+    pair_model,
     print_table,
     report_set,
     tuning_needs,
@@ -196,12 +197,9 @@ def main() -> None:
     for m in matchers.values():
         m.calibration_ = None  # no confidence model re-orders anything: the fused order
     ident = {k: enc.identity()[k] for k in ("backend", "model")}
-    shipped = default_calibration(ident)
-    e5_pairs = Calibration.from_dict(shipped.info["replaced"]) if shipped.rerank_depth else shipped
-    lexical = default_calibration({})
     old = {
-        "e5": e5_pairs,
-        "lexical": Calibration.from_dict(lexical.info["replaced"]) if lexical.rerank_depth else lexical,
+        "e5": pair_model(default_calibration(ident)),
+        "lexical": pair_model(default_calibration({})),
     }
 
     # ---- 1. dev only: choose by cross-validation across buyers, fit, threshold

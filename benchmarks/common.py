@@ -30,6 +30,17 @@ def eval_catalogs() -> dict[str, tuple[pd.DataFrame, str, list[str]]]:
     return {"kbki": (kbki_commodities(), "kode", ["judul"]), "market": (market, "product_id", ["Product Name"])}
 
 
+def pair_model(cal):
+    """The pair model (confidence only, no re-ranking) that a shipped re-ranking model replaced.
+
+    Session 5's re-ranking models keep the session-4 pair model they replaced under
+    ``info["replaced"]``; a model that re-ranks nothing is returned as it is.
+    """
+    from semantic_match.retrieval.calibration import Calibration
+
+    return Calibration.from_dict(cal.info["replaced"]) if cal.rerank_depth else cal
+
+
 def rup_needs(years: tuple[str, ...] = ("2023", "2024")) -> pd.DataFrame:
     """Distinct (item, specification) needs of the RUP packages of the given years.
 

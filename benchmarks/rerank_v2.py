@@ -48,6 +48,7 @@ from common import (  # noqa: E402
     eval_catalogs,
     judged_pairs,
     machine,
+    pair_model,
     print_table,
     report_set,
     tuning_needs,
@@ -197,14 +198,12 @@ def main() -> None:
         for name, (frame, i, c) in catalogs.items()
     }
     cal_path = CAL_DIR / MODELS[args.model]
-    features = FEATURE_SETS[CHOSEN]
-    if args.model == "lexical":
-        features = tuple(f for f in features if f not in ENCODER_FEATURES)
-        FEATURE_SETS[CHOSEN] = features
+    feature_sets = dict(FEATURE_SETS)
+    if args.model == "lexical":  # the e5 model's choices less the encoder's features; no ablation
+        feature_sets = {CHOSEN: tuple(f for f in FEATURE_SETS[CHOSEN] if f not in ENCODER_FEATURES)}
         ident = {}  # applies to every encoder
-    before = Calibration.from_dict(json.loads(cal_path.read_text(encoding="utf-8")))
-    if before.rerank_depth:  # the file already holds a re-ranking model: compare with the pair model it replaced
-        before = Calibration.from_dict(before.info["replaced"])
+    # A file that already holds a re-ranking model: compare with the pair model it replaced.
+    before = pair_model(Calibration.from_dict(json.loads(cal_path.read_text(encoding="utf-8"))))
     for m in matchers.values():
         plain(m)
 
@@ -217,12 +216,10 @@ def main() -> None:
     }
     old_conf = before.predict({f: dev[f].to_numpy() for f in before.features})
     rows = []
-    options = [(fs, c) for fs in FEATURE_SETS for c in (0.1, 1.0)] if args.ablation else [(CHOSEN, C)]
-    if args.model == "lexical":  # no ablation: the e5 model's choices, less the encoder's features
-        options = [(CHOSEN, C)]
+    options = [(fs, c) for fs in feature_sets for c in (0.1, 1.0)] if args.ablation else [(CHOSEN, C)]
     chosen_oof = None
     for fs, c in options:
-        conf = oof(dev, FEATURE_SETS[fs], c)
+        conf = oof(dev, feature_sets[fs], c)
         if (fs, c) == (CHOSEN, C):
             chosen_oof = conf
         for s in matchers:
@@ -254,7 +251,7 @@ def main() -> None:
     print_table(rows, f"dev, out of fold by buyer (5 folds by satker): the fused top {DEPTH} ordered by the model")
 
     # ---- 2. fit on all dev, threshold from the out-of-fold rank-1 probabilities
-    cal = fit(dev, FEATURE_SETS[CHOSEN], C, ident)
+    cal = fit(dev, feature_sets[CHOSEN], C, ident)
     first = reorder(dev, chosen_oof)
     first = first[first["rank"] == 1]
     thr, p, r = threshold_for_precision(
